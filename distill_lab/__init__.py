@@ -1,0 +1,2 @@
+"""distill_lab: data distillation, taught and measured."""
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises a ValueError or TypeError that names the argument, the value it got and what is
+allowed, and never modifies its input (it returns a validated view or copy).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state  # noqa: F401  (re-exported: one way to make an RNG)
+
+__all__ = ["check_array_2d", "check_X_y", "check_labels", "resolve_budget",
+           "check_random_state", "resolve_device", "split_budget"]
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_array_2d(X, name: str = "X", dtype=np.float64) -> np.ndarray:
+    """Return X as a finite, non-empty 2-D float array (a new array when a cast is needed)."""
+    if not hasattr(X, "__len__") and not hasattr(X, "shape"):
+        raise TypeError(f"{name} must be an array-like of shape (n_samples, n_features), "
+                        f"got {type(X).__name__}")
+    try:
+        arr = np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must hold numbers, got {type(X).__name__} ({exc})") from None
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}; "
+                         "flatten images first, e.g. X.reshape(len(X), -1)")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one sample and one "
+                         "feature are needed")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); only finite values "
+                         "are allowed")
+    return arr
+
+
+def check_labels(y, n_samples: int | None = None, name: str = "y") -> np.ndarray:
+    """Return y as a 1-D int64 array of class labels >= 0."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_samples,), got shape {arr.shape}")
+    if arr.size and not (np.issubdtype(arr.dtype, np.integer)
+                         or np.all(np.mod(arr.astype(np.float64), 1) == 0)):
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must hold class labels >= 0, got minimum {arr.min()}")
+    if n_samples is not None and len(arr) != n_samples:
+        raise ValueError(f"X and {name} must have the same length, got {n_samples} samples in X "
+                         f"and {len(arr)} in {name}")
+    return arr
+
+
+def check_X_y(X, y, name_X: str = "X", name_y: str = "y"):
+    """Validate a (features, labels) pair; y may be None for unsupervised use."""
+    X = check_array_2d(X, name=name_X)
+    if y is None:
+        return X, None
+    return X, check_labels(y, n_samples=len(X), name=name_y)
+
+
+def resolve_budget(budget, n_samples: int, name: str = "budget") -> int:
+    """Turn an int count or a float fraction in (0, 1] into a sample count in [1, n_samples]."""
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Real):
+        raise TypeError(f"{name} must be an int count or a float fraction in (0, 1], "
+                        f"got {_short(budget)} of type {type(budget).__name__}")
+    if isinstance(budget, numbers.Integral):
+        if not 1 <= budget <= n_samples:
+            raise ValueError(f"{name}={budget} is out of range: an int budget must lie in "
+                             f"[1, n_samples={n_samples}]")
+        return int(budget)
+    if not (0.0 < float(budget) <= 1.0) or not np.isfinite(budget):
+        raise ValueError(f"{name}={budget} is out of range: a float budget is a fraction in "
+                         f"(0, 1]; use an int for a sample count")
+    return int(min(n_samples, max(1, round(float(budget) * n_samples))))
+
+
+def split_budget(y: np.ndarray, budget: int, name: str = "budget") -> dict[int, int]:
+    """Split `budget` across classes proportionally to class size (largest remainder).
+
+    Every class present gets at least one sample and at most its size; the total is exact.
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    if budget < len(classes):
+        raise ValueError(f"{name}={budget} is smaller than the number of classes "
+                         f"({len(classes)}); class_balanced=True needs at least one sample per "
+                         "class: raise the budget or set class_balanced=False")
+    share = counts / counts.sum() * (budget - len(classes))
+    alloc = 1 + np.floor(share).astype(int)
+    alloc = np.minimum(alloc, counts)
+    # Hand out what rounding left over, largest remainder first, never past a class's size.
+    order = np.argsort(-(share - np.floor(share)), kind="stable")
+    while alloc.sum() < budget:
+        progressed = False
+        for i in order:
+            if alloc.sum() == budget:
+                break
+            if alloc[i] < counts[i]:
+                alloc[i] += 1
+                progressed = True
+        if not progressed:
+            break
+    return {int(c): int(a) for c, a in zip(classes, alloc)}
+
+
+def resolve_device(device="auto"):
+    """Resolve "auto" (cuda, then mps, then cpu) or check an explicit device name."""
+    import torch
+
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'auto', 'cpu', 'cuda' or 'mps', got "
+                        f"{_short(device)}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'mps'")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but no CUDA GPU is available; use "
+                         "device='auto' to fall back to the CPU")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None)
+                              and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r} was asked for but MPS is not available; use "
+                         "device='auto' or 'cpu'")
+    return torch.device(device)
