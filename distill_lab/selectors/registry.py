@@ -1,0 +1,29 @@
+"""The explicit name -> selector registry of DESIGN.md §3."""
+from __future__ import annotations
+
+from distill_lab.selectors import model_based as mb
+from distill_lab.selectors.simple import RandomSelector
+
+SELECTORS = {
+    "random": RandomSelector,
+    # gradient-based
+    "grand": mb.GraNdSelector,
+    "el2n": mb.EL2NSelector,
+    "craig": mb.CraigSelector,
+    # entropy-based
+    "entropy": mb.EntropySelector,
+    "margin": mb.MarginSelector,
+    "least_confidence": mb.LeastConfidenceSelector,
+    # representative
+    "kcenter": mb.KCenterSelector,
+    "herding": mb.HerdingSelector,
+    "facility_location": mb.FacilityLocationSelector,
+}
+
+
+def make_selector(name: str, **params):
+    """Build a registered selector by name; unknown names list the valid ones."""
+    if name not in SELECTORS:
+        raise ValueError(f"selector name={name!r} is not registered; valid names: "
+                         f"{sorted(SELECTORS)}")
+    return SELECTORS[name](**params)

@@ -1,0 +1,155 @@
+"""One training loop for every training set: AdamW with a OneCycle schedule, optional sample weights.
+
+The same loop trains the full-data baseline, every distilled set, proxy models and synthetic sets,
+so that differences in accuracy come from the data alone. On the CPU a run is deterministic for a
+given `random_state` (it fixes the batch order; the model's init is fixed by `make_model`).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from distill_lab._validation import (check_array_2d, check_labels, check_random_state,
+                                     resolve_device)
+
+__all__ = ["TrainConfig", "TrainResult", "train", "predict_proba", "embed", "accuracy",
+           "steps_per_epoch"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimizer and schedule shared by every training set of one experiment."""
+
+    epochs: float = 3.0
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"   # "onecycle" or "constant"
+
+    def __post_init__(self):
+        if not self.epochs > 0:
+            raise ValueError(f"epochs={self.epochs} must be > 0")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ValueError(f"batch_size={self.batch_size!r} must be an int >= 1")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr} must be > 0")
+        if self.schedule not in ("onecycle", "constant"):
+            raise ValueError(f"schedule={self.schedule!r} must be 'onecycle' or 'constant'")
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    steps: int
+    seconds: float
+    final_loss: float
+
+
+def steps_per_epoch(n_samples: int, batch_size: int) -> int:
+    return math.ceil(n_samples / min(batch_size, n_samples))
+
+
+def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
+    """Yield `steps` index batches, reshuffling at every pass over the data."""
+    done = 0
+    while done < steps:
+        perm = torch.randperm(n, generator=generator)
+        for start in range(0, n, batch_size):
+            if done == steps:
+                return
+            yield perm[start:start + batch_size]
+            done += 1
+
+
+def train(model: nn.Module, X, y, *, config: TrainConfig = TrainConfig(), steps: int | None = None,
+          sample_weight=None, device="auto", random_state=None, verbose: bool = False) -> TrainResult:
+    """Train `model` in place on (X, y) and return it with the number of steps and the wall time.
+
+    steps=None trains `config.epochs` passes over X; an int trains exactly that many optimizer
+    steps (the `compute` protocol gives a distilled set T_full / r steps).
+    """
+    X = check_array_2d(X, dtype=np.float32)
+    y = check_labels(y, n_samples=len(X))
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
+                              or steps < 1):
+        raise ValueError(f"steps={steps!r} must be a positive int or None")
+    w = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float32)
+        if w.shape != (len(X),) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise ValueError(f"sample_weight must be {len(X)} finite non-negative numbers with a "
+                             f"positive sum, got shape {w.shape}")
+        w = w / w.mean()   # mean 1: the weighted loss keeps the scale of the unweighted one
+    dev = resolve_device(device)
+    model.to(dev)
+    batch_size = min(config.batch_size, len(X))
+    total = int(steps) if steps is not None else max(
+        1, round(config.epochs * steps_per_epoch(len(X), batch_size)))
+
+    X_t = torch.as_tensor(X, device=dev)
+    y_t = torch.as_tensor(y, device=dev)
+    w_t = torch.as_tensor(w, device=dev) if w is not None else None
+    gen = torch.Generator().manual_seed(int(check_random_state(random_state).randint(2**31 - 1)))
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total)
+             if config.schedule == "onecycle" and total > 1 else None)
+
+    model.train()
+    loss_value = float("nan")
+    start = time.perf_counter()
+    for idx in tqdm(_batches(len(X), batch_size, total, gen), total=total, disable=not verbose,
+                    desc="train", leave=False):
+        idx = idx.to(dev)
+        losses = nn.functional.cross_entropy(model(X_t[idx]), y_t[idx], reduction="none")  # (B,)
+        loss = (losses * w_t[idx]).mean() if w_t is not None else losses.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        loss_value = loss.item()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    seconds = time.perf_counter() - start
+    model.eval()
+    return TrainResult(model=model, steps=total, seconds=seconds, final_loss=loss_value)
+
+
+def _model_device(model: nn.Module, device):
+    if device is not None:
+        return resolve_device(device)
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def _apply(fn, model, X, batch_size, device):
+    X = check_array_2d(X, dtype=np.float32)
+    dev = _model_device(model, device)
+    model.to(dev).eval()
+    out = [fn(torch.as_tensor(X[i:i + batch_size], device=dev)).float().cpu()
+           for i in range(0, len(X), batch_size)]
+    return torch.cat(out).numpy()
+
+
+def predict_proba(model: nn.Module, X, *, batch_size: int = 1024, device=None) -> np.ndarray:
+    """Softmax probabilities (n, n_classes)."""
+    return _apply(lambda xb: torch.softmax(model(xb), dim=1), model, X, batch_size, device)
+
+
+def embed(model: nn.Module, X, *, batch_size: int = 1024, device=None) -> np.ndarray:
+    """Penultimate features (n, 128) from `model.embed`."""
+    return _apply(model.embed, model, X, batch_size, device)
+
+
+def accuracy(model: nn.Module, X, y, *, batch_size: int = 1024, device=None) -> float:
+    """Fraction of samples whose arg-max prediction equals the label."""
+    y = check_labels(y, n_samples=len(X))
+    pred = _apply(lambda xb: model(xb).argmax(dim=1), model, X, batch_size, device)
+    return float(np.mean(pred == y))
