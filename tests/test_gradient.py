@@ -166,6 +166,23 @@ def test_grand_averages_norms_over_a_list_of_models():
                                rtol=1e-10)
 
 
+@pytest.mark.parametrize("name", ["logreg", "mlp", "convnet"])
+def test_library_models_exact_and_closed_form(name):
+    """The project's own models (flat input, `embed`, `classifier`) work end to end."""
+    from distill_lab.models import make_model
+
+    model = make_model(name, 64, 10, image_shape=(1, 8, 8), random_state=0).double()
+    X = torch.rand(6, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.tensor([0, 3, 9, 9, 1, 5])
+    expected = autograd_reference(model, X, y, list(model.parameters()))
+    torch.testing.assert_close(per_sample_grads(model, X, y, batch_size=4), expected,
+                               atol=1e-10, rtol=0)
+    with torch.no_grad():
+        h, probs = model.embed(X), torch.softmax(model(X), dim=1)
+    np.testing.assert_allclose(grand_last_layer(probs.numpy(), y.numpy(), h.numpy()),
+                               grand(model, X, y, params="last"), rtol=1e-10)
+
+
 # ---- input validation ----
 
 def test_gradient_inputs_are_validated():
