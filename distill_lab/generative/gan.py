@@ -1,0 +1,126 @@
+"""Class-conditional DCGAN (Radford et al., 2016; conditioning of Mirza & Osindero, 2014) with a
+spectral-normalized projection discriminator (Miyato et al., 2018; Miyato & Koyama, 2018).
+
+The generator maps noise z and a label embedding to an image through two stride-2 transposed
+convolutions (H/4 -> H/2 -> H); the discriminator scores (image, label) pairs. Training is the
+two-player game min_G max_D, which drives the generated distribution p_G(x | y) towards the data
+distribution p(x | y): once trained, `distill(n_per_class)` draws a synthetic set from it.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import BaseGenerator
+from .layers import check_image_shape, init_parameters_, spectral_norm
+
+__all__ = ["Generator", "Discriminator", "ConditionalGAN"]
+
+
+class Generator(nn.Module):
+    """(z, y) -> image in [-1, 1]; shapes below for (1, 28, 28), width w (digits: 8 -> 2 -> 4 -> 8)."""
+
+    def __init__(self, image_shape, n_classes, z_dim=64, width=64, generator=None):
+        super().__init__()
+        C, H, _ = check_image_shape(image_shape)
+        self.z_dim, self.s, self.width = z_dim, H // 4, width
+        self.embed = nn.Embedding(n_classes, z_dim)                       # y -> (B, z_dim)
+        self.fc = nn.Linear(2 * z_dim, 2 * width * self.s ** 2)           # -> (B, 2w*7*7)
+        self.bn0 = nn.BatchNorm2d(2 * width)                              # (B, 2w, 7, 7)
+        self.up1 = nn.ConvTranspose2d(2 * width, width, 4, 2, 1)          # -> (B, w, 14, 14)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.up2 = nn.ConvTranspose2d(width, C, 4, 2, 1)                  # -> (B, C, 28, 28)
+        init_parameters_(self, generator if generator is not None else torch.Generator())
+
+    def forward(self, z, y):
+        h = self.fc(torch.cat([z, self.embed(y)], dim=1))                # (B, 2w*s*s)
+        h = F.relu(self.bn0(h.view(-1, 2 * self.width, self.s, self.s)))  # (B, 2w, s, s)
+        h = F.relu(self.bn1(self.up1(h)))                                 # (B, w, 2s, 2s)
+        return torch.tanh(self.up2(h))                                    # (B, C, H, W)
+
+
+class Discriminator(nn.Module):
+    """(image, y) -> real/fake logit (B,): psi(phi(x)) + <embed(y), phi(x)> (projection D)."""
+
+    def __init__(self, image_shape, n_classes, width=64, generator=None):
+        super().__init__()
+        C, _, _ = check_image_shape(image_shape)
+        self.conv0 = nn.Conv2d(C, width, 3, 1, 1)               # (B, C, 28, 28) -> (B, w, 28, 28)
+        self.conv1 = nn.Conv2d(width, 2 * width, 4, 2, 1)       # -> (B, 2w, 14, 14)
+        self.conv2 = nn.Conv2d(2 * width, 4 * width, 4, 2, 1)   # -> (B, 4w, 7, 7)
+        self.psi = nn.Linear(4 * width, 1)                      # phi (B, 4w) -> (B, 1)
+        self.embed = nn.Embedding(n_classes, 4 * width)         # y -> (B, 4w)
+        gen = generator if generator is not None else torch.Generator()
+        init_parameters_(self, gen)
+        # Spectral norm on every weight bounds D's Lipschitz constant: the stabilizer of SN-GAN.
+        for layer in (self.conv0, self.conv1, self.conv2, self.psi):
+            spectral_norm(layer, gen)
+
+    def forward(self, x, y):
+        h = F.leaky_relu(self.conv0(x), 0.1)
+        h = F.leaky_relu(self.conv1(h), 0.1)
+        h = F.leaky_relu(self.conv2(h), 0.1)                     # (B, 4w, H/4, W/4)
+        phi = h.sum(dim=(2, 3))                                  # (B, 4w)
+        return self.psi(phi).squeeze(1) + (self.embed(y) * phi).sum(1)  # (B,)
+
+
+class ConditionalGAN(BaseGenerator):
+    """Class-conditional GAN on flat images in [0, 1]; `fit(X, y, steps)`, then `distill`.
+
+    loss: "hinge" (SN-GAN) or "bce" (the non-saturating loss of DCGAN). Adam with betas
+    (0.5, 0.999) as in DCGAN. One discriminator step per generator step.
+    """
+
+    def __init__(self, image_shape=(1, 28, 28), n_classes=10, *, z_dim=64, width=64,
+                 loss="hinge", lr=2e-4, batch_size=64, device="auto", random_state=None,
+                 verbose=True):
+        self.image_shape = image_shape
+        self.n_classes = n_classes
+        self.z_dim = z_dim
+        self.width = width
+        self.loss = loss
+        self.lr = lr
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build(self, generator):
+        if self.loss not in ("hinge", "bce"):
+            raise ValueError(f"loss={self.loss!r} is not supported; use 'hinge' or 'bce'")
+        G = Generator(self.image_shape, self.n_classes, self.z_dim, self.width, generator)
+        D = Discriminator(self.image_shape, self.n_classes, self.width, generator)
+        self.modules_ = {"G": G.to(self.device_), "D": D.to(self.device_)}
+        self.optimizers_ = {k: torch.optim.Adam(m.parameters(), lr=self.lr, betas=(0.5, 0.999))
+                            for k, m in self.modules_.items()}
+
+    def _d_loss(self, d_real, d_fake):
+        if self.loss == "hinge":
+            return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        return (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+
+    def _g_loss(self, d_gen):
+        if self.loss == "hinge":
+            return -d_gen.mean()
+        return F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+
+    def _train_step(self, x, y, noise_gen):
+        G, D = self.modules_["G"], self.modules_["D"]
+        opt_g, opt_d = self.optimizers_["G"], self.optimizers_["D"]
+        z = torch.randn(len(x), self.z_dim, generator=noise_gen, device=x.device)  # (B, z_dim)
+        fake = G(z, y)                                                          # (B, C, H, W)
+        loss_d = self._d_loss(D(x, y), D(fake.detach(), y))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        loss_g = self._g_loss(D(fake, y))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach())}
+
+    def _sample(self, y, noise_gen):
+        z = torch.randn(len(y), self.z_dim, generator=noise_gen, device=y.device)
+        return self.modules_["G"](z, y)
