@@ -265,7 +265,7 @@ def clustered_gradients(seed=0):
 
 
 def discrepancy(G, indices, weights):
-    """|| mean_i g_i - sum_j (w_j / n) g_j ||: how well the weighted subset matches the mean gradient."""
+    """|| mean_i g_i - sum_j (w_j / n) g_j ||: how far the weighted subset is from the mean."""
     return np.linalg.norm(G.mean(axis=0) - (weights[:, None] * G[indices]).sum(axis=0) / len(G))
 
 

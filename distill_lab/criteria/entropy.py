@@ -48,7 +48,7 @@ def entropy(probs) -> np.ndarray:
 
 
 def margin(probs) -> np.ndarray:
-    """Margin uncertainty 1 - (p_(1) - p_(2)), where p_(1) >= p_(2) are the two largest probabilities.
+    """Margin uncertainty 1 - (p_(1) - p_(2)), with p_(1) >= p_(2) the two largest probabilities.
 
     Settles' margin sampling keeps the samples with the *smallest* gap p_(1) - p_(2); we return
     1 minus that gap so the score follows the library rule (higher = more uncertain = kept first).
@@ -62,6 +62,6 @@ def margin(probs) -> np.ndarray:
 
 
 def least_confidence(probs) -> np.ndarray:
-    """Least confidence 1 - max_c p_ic: 0 when certain, 1 - 1/C at the uniform distribution. Shape (n,)."""
+    """Least confidence 1 - max_c p_ic: 0 when certain, 1 - 1/C when uniform. Shape (n,)."""
     probs = check_probs(probs)
     return 1.0 - probs.max(axis=1)

@@ -80,7 +80,7 @@ def grand_last_layer(probs, y, embeddings=None) -> np.ndarray:
 
 
 def gradient_features(probs, y, embeddings=None) -> np.ndarray:
-    """Per-sample last-layer gradients, the cheap gradient proxy of CRAIG (Mirzasoleiman et al. 2020).
+    """Per-sample last-layer gradients: the cheap gradient proxy of CRAIG (Mirzasoleiman et al.).
 
     Without `embeddings`: p - onehot(y), shape (n, C) (the gradient w.r.t. the logits, or the bias).
     With embeddings h (n, H): the full gradient w.r.t. the last nn.Linear, shape (n, C*(H+1)),
@@ -97,7 +97,7 @@ def gradient_features(probs, y, embeddings=None) -> np.ndarray:
 
 
 def _last_layer(model):
-    """(name, module) of the last layer: `model.classifier` if set, else the last module with weights."""
+    """(name, module) of the last layer: `model.classifier`, else the last module with weights."""
     if isinstance(getattr(model, "classifier", None), torch.nn.Module):
         return "classifier", model.classifier
     found = None
@@ -209,10 +209,12 @@ def grand(model, X, y, *, params="all", batch_size=256, verbose=False) -> np.nda
 def craig(G, budget, *, similarity="rbf", random_state=None):
     """CRAIG-style weighted coreset: facility location on per-sample gradient features G (n, P).
 
-    Mirzasoleiman et al. (2020) bound the gradient discrepancy
-    ||sum_i g_i - sum_{j in S} w_j g_j|| by sum_i min_{j in S} ||g_i - g_j||, and minimise that bound
-    by greedy facility location, with w_j = the number of samples whose nearest pick is j (sum = n).
-    Use `gradient_features` for G. Returns (indices (k,) int64 in selection order, weights (k,)).
+    Mirzasoleiman et al. (2020) bound the gradient discrepancy ||sum_i g_i - sum_{j in S} w_j g_j||
+    by sum_i min_{j in S} ||g_i - g_j||; turning distance into similarity makes shrinking that bound
+    a facility-location maximisation, solved greedily by
+    `distill_lab.criteria.representative.facility_location` (`similarity` is passed on to it).
+    w_j = the number of samples that pick j represents (sum = n). Use `gradient_features` for G.
+    Returns (indices (k,) int64 in selection order, weights (k,) float64).
     """
     G = check_array_2d(G, name="G")
     k = resolve_budget(budget, len(G))
