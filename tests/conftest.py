@@ -1,0 +1,21 @@
+"""Shared pytest configuration: the notebook-execution environment."""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# tests/fixtures/ holds notebooks for the report tests, one of them failing on purpose: never let
+# `pytest --nbval-lax` collect them as notebooks to validate.
+collect_ignore_glob = ["fixtures/*"]
+
+
+@pytest.fixture(scope="session")
+def kernel_env():
+    """Let Jupyter kernels started by papermill import this checkout's distill_lab (kernels inherit
+    the environment), whether or not the package is pip-installed."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                              os.environ.get("PYTHONPATH")])))
+        yield REPO_ROOT
