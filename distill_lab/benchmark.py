@@ -1,0 +1,121 @@
+"""The headline benchmark: every selector at 10% and 1% against random and full data, measured in
+one run under the protocol of DESIGN.md §2, written as JSON rows and a markdown table.
+
+`distill-lab benchmark --quick` runs digits only (about a minute on two CPU cores);
+`python benchmarks/headline.py` runs digits and MNIST-60k.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+from distill_lab import data
+from distill_lab.evaluation import ROW_FIELDS, default_protocol, evaluate
+from distill_lab._io import atomic_write_json, atomic_write_text
+
+__all__ = ["benchmark_methods", "run_benchmark", "format_table", "main"]
+
+DEFAULT_BUDGETS = (0.1, 0.01)
+
+
+def benchmark_methods(dataset, include=None) -> dict:
+    """Row label -> selector spec; every method is class-balanced and uses proxy embeddings."""
+    proxy = {"proxy_model": "mlp", "proxy_epochs": 1.0}
+    specs = {
+        "random_balanced": {"name": "random", "class_balanced": True},
+        "el2n": {"name": "el2n", "class_balanced": True, "skip_top": 0.05, **proxy},
+        "grand": {"name": "grand", "class_balanced": True, "skip_top": 0.05, **proxy},
+        "craig": {"name": "craig", "class_balanced": True, **proxy},
+        "entropy": {"name": "entropy", "class_balanced": True, **proxy},
+        "margin": {"name": "margin", "class_balanced": True, **proxy},
+        "least_confidence": {"name": "least_confidence", "class_balanced": True, **proxy},
+        "kcenter": {"name": "kcenter", "class_balanced": True, **proxy},
+        "herding": {"name": "herding", "class_balanced": True, **proxy},
+        "facility_location": {"name": "facility_location", "class_balanced": True, **proxy},
+    }
+    from distill_lab.selectors.registry import SELECTORS
+
+    for name in ("kmeans", "dbscan"):
+        if name in SELECTORS:
+            specs[name] = {"name": name, "class_balanced": True, **proxy}
+    if include:
+        unknown = sorted(set(include) - set(specs))
+        if unknown:
+            raise ValueError(f"--methods {unknown} not known; choose from {sorted(specs)}")
+        specs = {k: v for k, v in specs.items() if k in include}
+    return specs
+
+
+def run_benchmark(name: str, *, budgets=DEFAULT_BUDGETS, seeds=(0, 1, 2), device="auto",
+                  include=None, n_train=None, verbose=True) -> list:
+    dataset = data.load(name)
+    if n_train is not None:
+        dataset = data.subsample(dataset, n_train, random_state=0)
+    protocol = default_protocol(dataset, seeds=seeds, device=device)
+    return evaluate(dataset, benchmark_methods(dataset, include), budgets, protocol,
+                    verbose=verbose)
+
+
+def format_table(rows: list) -> str:
+    """Markdown table, best accuracy first within each budget; full data on top."""
+    head = ("| method | budget | n | accuracy (%) | drop (pts) | train-time ratio | "
+            "selection (s) | end-to-end ratio |\n|---|---|---|---|---|---|---|---|")
+    full = [r for r in rows if r["method"] == "full"]
+    rest = sorted((r for r in rows if r["method"] != "full"),
+                  key=lambda r: (-r["budget"], -r["accuracy_mean"]))
+    lines = [head]
+    for r in full + rest:
+        budget = "100%" if r["method"] == "full" else f"{100 * r['budget']:g}%"
+        lines.append(
+            f"| {r['method']} | {budget} | {r['n_selected']} | {r['accuracy_mean']:.2f} ± "
+            f"{r['accuracy_std']:.2f} | {r['drop']:+.2f} | {r['train_time_ratio']:.1f} | "
+            f"{r['selection_seconds']:.2f} | {r['end_to_end_ratio']:.1f} |")
+    return "\n".join(lines)
+
+
+def _machine() -> str:
+    import os
+
+    import torch
+
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"Python {platform.python_version()}, torch {torch.__version__}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="distill-lab benchmark", description=__doc__)
+    parser.add_argument("--datasets", default=None,
+                        help="comma-separated: digits,mnist (default: both; --quick: digits)")
+    parser.add_argument("--quick", action="store_true", help="digits only, for CI and a first look")
+    parser.add_argument("--budgets", default=",".join(str(b) for b in DEFAULT_BUDGETS))
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (>= 3 for reports)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--methods", default=None, help="comma-separated subset of methods")
+    parser.add_argument("--n-train", type=int, default=None, help="stratified training subsample")
+    parser.add_argument("--out", default="benchmarks/results", help="folder for JSON and tables")
+    args = parser.parse_args(argv)
+
+    names = (args.datasets or ("digits" if args.quick else "digits,mnist")).split(",")
+    budgets = tuple(float(b) for b in args.budgets.split(","))
+    include = args.methods.split(",") if args.methods else None
+    out = Path(args.out)
+    for name in names:
+        start = time.perf_counter()
+        rows = run_benchmark(name, budgets=budgets, seeds=tuple(range(args.seeds)),
+                             device=args.device, include=include, n_train=args.n_train)
+        rows = [{k: r[k] for k in ROW_FIELDS} for r in rows]
+        minutes = (time.perf_counter() - start) / 60
+        table = format_table(rows)
+        atomic_write_json(out / f"{name}.json", rows)
+        note = (f"\n\nMeasured with `{' '.join(['distill-lab benchmark'] + (argv or sys.argv[1:]))}`"
+                f" on {_machine()} in {minutes:.1f} min.\n")
+        atomic_write_text(out / f"{name}.md", f"### {name}\n\n{table}{note}")
+        print(f"\n### {name}\n\n{table}{note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import torch
+
+from distill_lab import data
+from distill_lab.models import make_model
+from distill_lab.training import TrainConfig, accuracy, embed, predict_proba, train
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+@pytest.mark.parametrize("name", ["logreg", "mlp", "convnet"])
+def test_models_shapes_and_seeded_init(name, digits):
+    m1 = make_model(name, 64, 10, image_shape=(1, 8, 8), random_state=0)
+    m2 = make_model(name, 64, 10, image_shape=(1, 8, 8), random_state=0)
+    x = torch.as_tensor(digits.X_train[:5])
+    assert m1(x).shape == (5, 10)
+    assert m1.embed(x).shape == (5, 64 if name == "logreg" else 128)
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_model_init_does_not_touch_global_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    make_model("mlp", 64, 10, random_state=5)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_bad_model_arguments():
+    with pytest.raises(ValueError, match="model='resnet'"):
+        make_model("resnet", 64, 10)
+    with pytest.raises(ValueError, match="image_shape"):
+        make_model("convnet", 64, 10)
+    with pytest.raises(ValueError, match=r"image_shape=\(1, 6, 6\)"):
+        make_model("convnet", 36, 10, image_shape=(1, 6, 6))
+
+
+def test_train_is_deterministic_and_counts_steps(digits):
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=1e-2)
+    runs = []
+    for _ in range(2):
+        m = make_model("mlp", 64, 10, random_state=1)
+        r = train(m, digits.X_train, digits.y_train, config=cfg, random_state=7, device="cpu")
+        runs.append((r, predict_proba(m, digits.X_test)))
+    assert runs[0][0].steps == 2 * 22          # ceil(1347 / 64) = 22 steps per epoch
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    m = make_model("mlp", 64, 10, random_state=1)
+    assert train(m, digits.X_train[:10], digits.y_train[:10], config=cfg, steps=13).steps == 13
+
+
+def test_training_learns_digits(digits):
+    m = make_model("logreg", 64, 10, random_state=0)
+    train(m, digits.X_train, digits.y_train, config=TrainConfig(epochs=10, lr=5e-2),
+          random_state=0, device="cpu")
+    assert accuracy(m, digits.X_test, digits.y_test) > 0.93
+    probs = predict_proba(m, digits.X_test)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+    assert embed(m, digits.X_test[:3]).shape == (3, 64)
+
+
+def test_sample_weight_zero_ignores_samples(digits):
+    """A sample with weight 0 contributes nothing: training equals training without it."""
+    X, y = digits.X_train[:64], digits.y_train[:64]
+    w = np.ones(64)
+    w[32:] = 0.0
+    cfg = TrainConfig(epochs=1, batch_size=64, lr=1e-2, schedule="constant")
+    a = make_model("logreg", 64, 10, random_state=0)
+    b = make_model("logreg", 64, 10, random_state=0)
+    train(a, X, y, config=cfg, sample_weight=w, steps=1)
+    # weights are normalized to mean 1, so the zero half doubles the other half's weight
+    train(b, X[:32], y[:32], config=cfg, steps=1)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"steps": 0}, "steps=0"),
+    ({"sample_weight": np.ones(3)}, "sample_weight"),
+    ({"sample_weight": -np.ones(1347)}, "sample_weight"),
+    ({"device": "tpu"}, "device='tpu'"),
+])
+def test_train_bad_input(digits, kwargs, match):
+    m = make_model("logreg", 64, 10, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        train(m, digits.X_train, digits.y_train, **kwargs)
+
+
+def test_cuda_without_gpu_is_a_clear_error(digits):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    m = make_model("logreg", 64, 10, random_state=0)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        train(m, digits.X_train, digits.y_train, device="cuda")
+
+
+def test_train_config_validation():
+    with pytest.raises(ValueError, match="schedule='cosine'"):
+        TrainConfig(schedule="cosine")
+    with pytest.raises(ValueError, match="batch_size=0"):
+        TrainConfig(batch_size=0)
