@@ -280,7 +280,8 @@ def test_craig_weights_sum_to_n_and_beat_random_subsets():
     rng = np.random.default_rng(1)
     random_gaps = [discrepancy(G, idx, np.full(k, n / k))
                    for idx in (rng.choice(n, size=k, replace=False) for _ in range(50))]
-    assert discrepancy(G, indices, weights) < 0.5 * np.median(random_gaps)
+    # Weighted picks near every cluster centre beat even the best of 50 random subsets.
+    assert discrepancy(G, indices, weights) < min(random_gaps)
 
 
 def test_craig_on_gradient_features_is_reproducible():
