@@ -119,7 +119,7 @@ def _param_names(model, params):
 
 
 def _as_input_tensor(X, dtype):
-    """X (array or tensor) -> a finite 2-D tensor on the CPU side, cast to the model's dtype."""
+    """X (array or tensor) -> a finite 2-D tensor in the model's dtype (left where it lives)."""
     if isinstance(X, torch.Tensor):
         X = X.detach()
         if X.ndim != 2:
