@@ -72,11 +72,14 @@ def _atomic_write_text(path, text: str) -> Path:
     return path
 
 
-def write_results(path, figures: dict) -> Path:
-    """Write a notebook's headline figures as JSON (atomically); the report's index shows them."""
+def write_results(path, figures: dict) -> None:
+    """Write a notebook's headline figures as JSON (atomically); the report's index shows them.
+
+    Returns None so that, as a notebook's last expression, it displays nothing (no machine path).
+    """
     if not isinstance(figures, dict):
         raise TypeError(f"figures must be a dict of name -> value, got {type(figures).__name__}")
-    return _atomic_write_text(path, json.dumps(_json_safe(figures), indent=2, allow_nan=False) + "\n")
+    _atomic_write_text(path, json.dumps(_json_safe(figures), indent=2, allow_nan=False) + "\n")
 
 
 def read_results(path) -> dict:

@@ -1,0 +1,90 @@
+"""Every committed notebook in notebooks/: executes under papermill in quick mode, carries outputs
+that are fresh for its current code, and follows the notebook conventions (parameters cell, kernel,
+final asserts, no machine paths). nbval, run separately over notebooks/, checks the printed results."""
+import ast
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from distill_lab.report import QUICK_PARAMETERS, declared_parameters, read_results, source_hash
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+REQUIRED_PARAMETERS = {"dataset", "budget", "seed", "device", "quick", "results_path"}
+MACHINE_PATH = re.compile(r"/work/|/tmp/|/root/|/home/|/Users/")
+ids = [p.stem for p in NOTEBOOKS]
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def _text_outputs(cell):
+    """Everything a reader sees as text (images are skipped: base64 can spell anything)."""
+    for output in cell.get("outputs", []):
+        yield output.get("text", "")
+        yield "\n".join(output.get("traceback", []))
+        for mime, value in output.get("data", {}).items():
+            if not mime.startswith("image/"):
+                yield value if isinstance(value, str) else json.dumps(value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_executes_in_quick_mode(path, kernel_env):
+    import papermill
+
+    declared = declared_parameters(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        parameters = {k: v for k, v in QUICK_PARAMETERS.items() if k in declared}
+        parameters["results_path"] = str(Path(tmp) / "results.json")
+        papermill.execute_notebook(str(path), str(Path(tmp) / path.name), parameters=parameters,
+                                   cwd=tmp, kernel_name="python3", progress_bar=False)
+        assert read_results(parameters["results_path"]), f"{path.name} wrote no headline figures"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_stored_outputs_are_fresh(path):
+    nb = _read(path)
+    stored = nb.metadata.get("distill_lab", {}).get("source_hash")
+    hint = f"run `distill-lab refresh-notebooks --only {path.name[:2]}` and commit the result"
+    assert stored is not None, f"{path.name} was never refreshed: {hint}"
+    assert stored == source_hash(nb, QUICK_PARAMETERS), f"{path.name} has stale outputs: {hint}"
+    code = [cell for cell in _code_cells(nb) if cell.source.strip()]
+    assert all(cell.execution_count is not None for cell in code), f"{path.name}: unexecuted cells"
+    assert any(cell.outputs for cell in code), f"{path.name} has no stored outputs: {hint}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_follows_the_conventions(path):
+    nb = _read(path)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    code = _code_cells(nb)
+    tagged = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0] is code[0], "the first code cell is the one `parameters` cell"
+    assignments = ast.parse(tagged[0].source).body
+    for node in assignments:  # literals only, so papermill can override any of them
+        assert isinstance(node, ast.Assign), f"parameters cell: not an assignment: {ast.unparse(node)}"
+        ast.literal_eval(node.value)
+    names = {target.id for node in assignments for target in node.targets}
+    assert REQUIRED_PARAMETERS <= names, f"parameters cell lacks {REQUIRED_PARAMETERS - names}"
+    last = ast.parse(code[-1].source).body
+    assert last and isinstance(last[-1], ast.Assert), "the last code cell must end with asserts"
+    assert not any(re.search(r"^\s*from\s+\S+\s+import\s+\*", c.source, re.M) for c in code)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_no_machine_paths(path):
+    for i, cell in enumerate(_read(path).cells):
+        for text in [cell.source, *_text_outputs(cell)]:
+            match = MACHINE_PATH.search(text)
+            assert match is None, f"{path.name} cell {i} holds a machine path: {text[match.start() - 40:match.end() + 40]!r}"
