@@ -133,7 +133,8 @@ class NotebookRun:
     parameters: dict
     figures: dict
     error: str | None = None
-    key: str = ""
+    key: str = ""          # source_hash of the code and injected parameters: decides re-runs
+    show_code: bool = False
 
 
 def _describe_error(exc) -> str:
@@ -178,7 +179,7 @@ def _run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
     if executed.is_file():  # papermill keeps the partial output of a failing notebook
         _render_html(executed, show_code)
     return NotebookRun(source.stem, "failed" if error else "ok", round(seconds, 2), injected,
-                       read_results(results_file), error, key)
+                       read_results(results_file), error, key, show_code)
 
 
 def _load_manifest(out_dir: Path) -> dict:
@@ -224,7 +225,9 @@ def run_sequence(notebooks_dir, out_dir, *, parameters: dict, only=None, show_co
         key = source_hash(nbformat.read(source, as_version=4), injected)
         entry = manifest.get(source.stem)
         if not force and _is_done(entry, key, out_dir, source.stem):
-            run = dataclasses.replace(NotebookRun(**entry), status="skipped",
+            if entry.get("show_code") != show_code:  # same run, other view: re-render only
+                _render_html(out_dir / source.name, show_code)
+            run = dataclasses.replace(NotebookRun(**entry), status="skipped", show_code=show_code,
                                       figures=read_results(out_dir / "results" / f"{source.stem}.json"))
         else:
             run = _run_one(source, out_dir, injected, key, show_code, kernel_name)
@@ -245,15 +248,18 @@ th{background:#f0f3f6;font-weight:600} td.num{text-align:right;white-space:nowra
 dl{display:grid;grid-template-columns:auto 1fr;gap:0 .8em;margin:0} dt{color:#57606a} dd{margin:0}
 code,pre{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}
 pre.error{white-space:pre-wrap;background:#fff1f0;border-left:4px solid #cf222e;padding:.5em .8em;margin:.4em 0 0}
-.badge{display:inline-block;padding:0 .6em;border-radius:1em;font-size:.85em;font-weight:600;color:#fff}
+.badge{display:inline-block;white-space:nowrap;padding:0 .6em;border-radius:1em;font-size:.85em;font-weight:600;color:#fff}
 .ok{background:#1a7f37} .failed{background:#cf222e} .skipped{background:#6e7781}
-a{color:#0969da} .files a{font-size:.85em;color:#57606a} .none{color:#8c959f}
+a{color:#0969da} .files a{font-size:.8em;color:#57606a;white-space:nowrap} .none{color:#8c959f}
 """
 
 
 def _format_value(value) -> str:
+    """Python spelling (True, None, 'digits'), as in the notebooks' parameters cells."""
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
     return value if isinstance(value, str) else json.dumps(value)
 
 
@@ -270,7 +276,7 @@ def _index_row(run: NotebookRun) -> str:
     label = "done (cached)" if run.status == "skipped" else run.status
     error = f'<pre class="error">{html.escape(run.error)}</pre>' if run.error else ""
     return (f'<tr><td><a href="{name}.html"><b>{name}</b></a><div class="files">'
-            f'<a href="{name}.ipynb">executed notebook</a></div></td>'
+            f'<a href="{name}.ipynb">{name}.ipynb</a></div></td>'
             f'<td><span class="badge {run.status}">{label}</span></td>'
             f'<td class="num">{run.seconds:.1f} s</td><td>{_definition_list(run.parameters)}</td>'
             f"<td>{_definition_list(run.figures)}{error}</td></tr>")

@@ -144,10 +144,15 @@ def test_rerun_skips_done_notebooks_and_force_reruns(report):
     assert (out / "01_pass.ipynb").stat().st_mtime_ns == stamp
     assert "done (cached)" in (out / "index.html").read_text()
 
+    shown = run_sequence(FIXTURES, out, parameters=DECLARED, only=["01"], show_code=True,
+                         verbose=False)
+    assert shown[0].status == "skipped" and (out / "01_pass.ipynb").stat().st_mtime_ns == stamp
+    assert "write_results" in (out / "01_pass.html").read_text()  # re-rendered with the code
+
     forced = run_sequence(FIXTURES, out, parameters=DECLARED, only=["01"], force=True,
-                          show_code=True, verbose=False)
+                          verbose=False)
     assert forced[0].status == "ok" and (out / "01_pass.ipynb").stat().st_mtime_ns != stamp
-    assert "write_results" in (out / "01_pass.html").read_text()  # --show-code keeps code
+    assert "write_results" not in (out / "01_pass.html").read_text()
 
     changed = run_sequence(FIXTURES, out, parameters={**DECLARED, "seed": 8}, only=["01"],
                            verbose=False)
