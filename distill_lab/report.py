@@ -188,7 +188,7 @@ def _load_manifest(out_dir: Path) -> dict:
 
 
 def _write_report(out_dir: Path, manifest: dict) -> Path:
-    _atomic_write_text(out_dir / _MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    _atomic_write_text(out_dir / _MANIFEST, json.dumps(_json_safe(manifest), indent=2) + "\n")
     runs = [NotebookRun(**manifest[name]) for name in sorted(manifest)]
     return _atomic_write_text(out_dir / "index.html", _render_index(runs))
 
@@ -209,16 +209,25 @@ def run_sequence(notebooks_dir, out_dir, *, parameters: dict, only=None, show_co
     if "results_path" in parameters:
         raise ValueError("parameters must not set 'results_path': run_sequence gives each notebook "
                          "its own file under out_dir/results/")
+    try:
+        _json_safe(parameters)
+    except TypeError as exc:
+        raise TypeError(f"parameters must hold literals papermill can inject: {exc}") from None
     notebooks = find_notebooks(notebooks_dir, only)
+    out_dir = Path(out_dir).resolve()
+    if out_dir == Path(notebooks_dir).resolve():
+        raise ValueError(f"out_dir={str(out_dir)!r} is the notebooks folder: the executed copies "
+                         "would overwrite the sources; choose another folder, e.g. reports/NAME")
     declared = {nb: declared_parameters(nb) for nb in notebooks}
     unused = sorted(set(parameters) - set().union(*declared.values()))
     if unused:
         warnings.warn(f"parameters {unused} are declared by none of the notebooks "
                       f"{[nb.stem for nb in notebooks]}; they are ignored", UserWarning, stacklevel=2)
-    out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest, runs = _load_manifest(out_dir), []
-    for source in tqdm(notebooks, desc="notebooks", unit="nb", disable=not verbose):
+    bar = tqdm(notebooks, desc="notebooks", unit="nb", disable=not verbose)
+    for source in bar:
+        bar.set_postfix_str(source.stem)
         injected = {k: v for k, v in parameters.items() if k in declared[source]}
         if "results_path" in declared[source]:
             injected["results_path"] = f"results/{source.stem}.json"
@@ -309,12 +318,12 @@ def refresh_notebooks(notebooks_dir, only=None, *, kernel_name="python3", verbos
                        disable=not verbose):
         declared = declared_parameters(source)
         injected = {k: v for k, v in QUICK_PARAMETERS.items() if k in declared}
-        with tempfile.TemporaryDirectory() as tmp:
-            if "results_path" in declared:
-                injected["results_path"] = str(Path(tmp) / "results.json")
+        if "results_path" in declared:
+            injected["results_path"] = f"results/{source.stem}.json"
+        with tempfile.TemporaryDirectory() as tmp:  # cwd: nothing lands beside the sources
             executed = Path(tmp) / source.name
             try:
-                _execute(source, executed, injected, source.parent, kernel_name)
+                _execute(source, executed, injected, tmp, kernel_name)
             except Exception as exc:
                 raise RuntimeError(f"{source.name} failed in quick mode, left unchanged: "
                                    f"{_describe_error(exc)}") from exc

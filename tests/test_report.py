@@ -162,9 +162,16 @@ def test_rerun_skips_done_notebooks_and_force_reruns(report):
     assert _digest(FIXTURES) == before
 
 
-def test_results_path_is_reserved(tmp_path):
+def test_bad_arguments_are_refused_before_anything_runs(tmp_path):
     with pytest.raises(ValueError, match="results_path"):
         run_sequence(FIXTURES, tmp_path, parameters={"results_path": "x.json"}, verbose=False)
+    with pytest.raises(TypeError, match="literals papermill can inject.*set"):
+        run_sequence(FIXTURES, tmp_path, parameters={"seed": {1, 2}}, verbose=False)
+    with pytest.raises(ValueError, match="would overwrite the sources"):
+        run_sequence(FIXTURES, FIXTURES, parameters={}, verbose=False)
+    with pytest.raises(ValueError, match=r"unknown notebook id\(s\) \['42'\]"):
+        run_sequence(FIXTURES, tmp_path, parameters={}, only=["42"], verbose=False)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ----------------------------------------------------------------------------- refresh
