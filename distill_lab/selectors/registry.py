@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from distill_lab.selectors import model_based as mb
+from distill_lab.selectors.clustering import DBSCANSelector, KMeansSelector
 from distill_lab.selectors.simple import RandomSelector
 
 SELECTORS = {
@@ -18,6 +19,7 @@ SELECTORS = {
     "kcenter": mb.KCenterSelector,
     "herding": mb.HerdingSelector,
     "facility_location": mb.FacilityLocationSelector,
+    "kmeans": KMeansSelector, "dbscan": DBSCANSelector,  # clustering
 }
 
 

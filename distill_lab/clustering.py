@@ -1,0 +1,273 @@
+"""Clustering as distillation: K-means medoids and centroids (Lloyd 1982; mini-batch: Sculley 2010)
+and density representatives from DBSCAN (Ester et al. 1996) or HDBSCAN (Campello et al. 2013).
+
+scikit-learn does the clustering; this module turns clusters into a distilled set: one real sample
+(or synthetic centroid) per cluster, weighted by the number of samples it stands for. DBSCAN has no
+"k", so `dbscan_select` searches eps (k-distance heuristic, then bisection) until the number of
+clusters fits the budget.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.cluster import DBSCAN, HDBSCAN, KMeans, MiniBatchKMeans
+from sklearn.metrics import pairwise_distances_argmin
+from sklearn.neighbors import NearestNeighbors
+
+from distill_lab._validation import check_array_2d, check_random_state, split_budget
+
+__all__ = ["SingleClusterWarning", "KMeansResult", "kmeans_medoids", "k_distance", "knee_eps", "DensityResult",
+           "dbscan_select", "MINIBATCH_THRESHOLD", "METHODS"]
+
+MINIBATCH_THRESHOLD = 10_000  # above this many samples, MiniBatchKMeans (Lloyd is O(n k d) a pass)
+METHODS = ("dbscan", "hdbscan")
+
+
+class SingleClusterWarning(UserWarning):
+    """The density search ended with one cluster: every pick comes from it (K-means medoids)."""
+
+
+@dataclass
+class KMeansResult:
+    """Medoids (indices into X, largest cluster first), centroids (k, d), sizes (k,), labels (n,)."""
+
+    medoids: np.ndarray
+    centroids: np.ndarray
+    sizes: np.ndarray
+    labels: np.ndarray
+    inertia: float
+
+
+def kmeans_medoids(X, n_clusters: int, *, random_state=None, n_init: int = 1, max_iter: int = 300,
+                   minibatch_threshold: int = MINIBATCH_THRESHOLD) -> KMeansResult:
+    """K-means on X; each cluster's medoid is its member nearest the centroid.
+
+    Minimizes the distortion sum_i min_j ||x_i - c_j||^2. The medoid of cluster j is a real sample,
+    argmin over members i of ||x_i - c_j||; `sizes` (members per cluster) are natural weights.
+    """
+    X = check_array_2d(X, dtype=np.float32)
+    n = len(X)
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) \
+            or not 1 <= n_clusters <= n:
+        raise ValueError(f"n_clusters={n_clusters!r} must be an int in [1, n_samples={n}]")
+    if n_clusters == n:  # every sample is its own cluster: nothing to cluster
+        return KMeansResult(np.arange(n), X.astype(np.float64), np.ones(n), np.arange(n), 0.0)
+    seed = int(check_random_state(random_state).randint(2**31 - 1)) \
+        if not isinstance(random_state, (int, np.integer)) else int(random_state)
+    algo = (MiniBatchKMeans(n_clusters, n_init=n_init, max_iter=max_iter, random_state=seed,
+                            batch_size=4096)
+            if n > minibatch_threshold else
+            KMeans(n_clusters, n_init=n_init, max_iter=max_iter, random_state=seed))
+    with warnings.catch_warnings():
+        # Duplicate samples can leave fewer distinct points than clusters; handled below.
+        warnings.filterwarnings("ignore", message="Number of distinct clusters")
+        algo.fit(X)
+    centroids = algo.cluster_centers_.astype(np.float64)          # (k, d)
+    labels = algo.labels_.astype(np.int64)                         # (n,)
+    medoids = _medoids(X, centroids, labels)
+    sizes = np.bincount(labels, minlength=n_clusters).astype(np.float64)
+    order = np.argsort(-sizes, kind="stable")                      # largest cluster first
+    relabel = np.empty_like(order)
+    relabel[order] = np.arange(n_clusters)
+    return KMeansResult(medoids[order], centroids[order], sizes[order], relabel[labels],
+                        float(algo.inertia_))
+
+
+def _medoids(X, centroids, labels) -> np.ndarray:
+    """Member of each cluster nearest its centroid; an empty cluster takes the nearest unused sample."""
+    medoids = np.full(len(centroids), -1, dtype=np.int64)
+    for j, c in enumerate(centroids):
+        members = np.flatnonzero(labels == j)
+        if members.size:
+            medoids[j] = members[np.argmin(((X[members] - c) ** 2).sum(axis=1))]
+    for j in np.flatnonzero(medoids < 0):
+        d2 = ((X - centroids[j]) ** 2).sum(axis=1)                 # (n,)
+        d2[medoids[medoids >= 0]] = np.inf
+        medoids[j] = int(np.argmin(d2))
+    return medoids
+
+
+# ----------------------------------------------------------------------------- density (DBSCAN)
+def k_distance(X, min_samples: int) -> np.ndarray:
+    """Distance from each sample to its `min_samples`-th nearest neighbour, itself counted (n,).
+
+    With scikit-learn's DBSCAN convention, sample i is a core point exactly when this is <= eps.
+    """
+    X = check_array_2d(X, dtype=np.float32)
+    if not 1 <= min_samples <= len(X):
+        raise ValueError(f"min_samples={min_samples} must lie in [1, n_samples={len(X)}]")
+    dist, _ = NearestNeighbors(n_neighbors=min_samples).fit(X).kneighbors(X)  # (n, min_samples)
+    return dist[:, -1].astype(np.float64)
+
+
+def knee_eps(kdist) -> float:
+    """The knee of the sorted k-distance curve: the point farthest below the chord (Kneedle-style)."""
+    d = np.sort(np.asarray(kdist, dtype=np.float64))
+    if d[-1] <= d[0]:
+        return float(d[0])
+    x = np.linspace(0.0, 1.0, len(d))
+    yn = (d - d[0]) / (d[-1] - d[0])
+    return float(d[int(np.argmax(x - yn))])
+
+
+@dataclass
+class DensityResult:
+    """Representatives (indices into X), their weights, and what the search saw."""
+
+    indices: np.ndarray
+    weights: np.ndarray
+    labels: np.ndarray          # (n,) cluster id, -1 = noise
+    n_clusters: int
+    n_noise: int
+    eps: float | None           # None for HDBSCAN
+    min_cluster_size: int | None
+    tried: list = field(default_factory=list)   # (eps or min_cluster_size, n_clusters, n_noise)
+
+
+def dbscan_select(X, budget: int, *, method: str = "dbscan", eps=None, min_samples: int = 5,
+                  max_iter: int = 16, noise: str = "exclude", random_state=None) -> DensityResult:
+    """Pick `budget` core samples: one per density cluster (the most central), the rest shared
+    among clusters in proportion to their size.
+
+    DBSCAN: eps=None searches eps from the k-distance knee, never below the value that makes at
+    least `budget` core points, then doubles and bisects it (at most `max_iter` fits) until
+    #clusters <= budget. HDBSCAN: bisects `min_cluster_size` the same way. Noise is excluded and
+    counted (noise="include" lets noise points fill the budget as one more group).
+    """
+    X = check_array_2d(X, dtype=np.float32)
+    n = len(X)
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} must be one of {list(METHODS)}")
+    if noise not in ("exclude", "include"):
+        raise ValueError(f"noise={noise!r} must be 'exclude' or 'include'")
+    if not 1 <= budget <= n:
+        raise ValueError(f"budget={budget} must lie in [1, n_samples={n}]")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter={max_iter!r} must be an int >= 1")
+    if min_samples > n:
+        raise ValueError(f"budget={budget} is unreachable: min_samples={min_samples} exceeds the "
+                         f"{n} samples, so every sample is noise for any eps; lower min_samples")
+    if method == "dbscan":
+        labels, core, eps_, tried = _search_eps(X, budget, eps, min_samples, max_iter)
+        mcs = None
+    else:
+        labels, core, mcs, tried = _search_min_cluster_size(X, budget, min_samples, max_iter)
+        eps_ = None
+    n_clusters = int(labels.max()) + 1
+    if n_clusters == 1 and budget > 1:
+        warnings.warn(f"{method} found a single cluster (tried {_describe(tried, method)}); all "
+                      f"{budget} picks are K-means medoids of its core points",
+                      SingleClusterWarning, stacklevel=2)
+    idx, w = _representatives(X, labels, core, budget, noise, random_state)
+    return DensityResult(idx, w, labels, n_clusters, int(np.sum(labels < 0)), eps_, mcs, tried)
+
+
+def _describe(tried, method) -> str:
+    name = "eps" if method == "dbscan" else "min_cluster_size"
+    vals = [t[0] for t in tried]
+    return f"{name} in [{min(vals):.4g}, {max(vals):.4g}] over {len(vals)} fit(s)"
+
+
+def _fit_dbscan(X, eps, min_samples):
+    db = DBSCAN(eps=max(float(eps), 1e-12), min_samples=min_samples).fit(X)
+    core = np.zeros(len(X), dtype=bool)
+    core[db.core_sample_indices_] = True
+    return db.labels_.astype(np.int64), core
+
+
+def _search_eps(X, budget, eps, min_samples, max_iter):
+    """Smallest tried eps with 1 <= #clusters <= budget and >= budget core points."""
+    tried = []
+
+    def fit(e):
+        labels, core = _fit_dbscan(X, e, min_samples)
+        tried.append((float(e), int(labels.max()) + 1, int(np.sum(labels < 0))))
+        return labels, core
+
+    if eps is not None:   # fixed eps: check it, no search
+        labels, core = fit(eps)
+        if tried[-1][1] > budget or core.sum() < budget:
+            raise ValueError(f"eps={eps} gives {tried[-1][1]} clusters and {int(core.sum())} core "
+                             f"points; budget={budget} needs at most {budget} clusters and at "
+                             "least as many core points: use eps=None to search for eps")
+        return labels, core, float(eps), tried
+    kdist = k_distance(X, min_samples)
+    eps_core = float(np.sort(kdist)[budget - 1])   # core iff kdist <= eps: >= budget core points
+    lo = max(knee_eps(kdist), eps_core)
+    res = fit(lo)
+    if tried[-1][1] <= budget:
+        return res[0], res[1], lo, tried
+    # Double until few enough clusters (bounded: at eps >= the data's diameter there is 1 cluster).
+    diameter = 2.0 * float(np.sqrt(((X - X.mean(axis=0)) ** 2).sum(axis=1).max())) + 1e-12
+    hi, found = lo, None
+    for _ in range(max_iter):
+        hi = min(2.0 * hi if hi > 0 else diameter, diameter)
+        res = fit(hi)
+        if tried[-1][1] <= budget:
+            found = (hi, *res)
+            break
+        lo = hi
+    if found is None:
+        raise ValueError(f"budget={budget} is unreachable: every eps tried gave more clusters "
+                         f"than the budget ({_describe(tried, 'dbscan')}); raise max_iter")
+    for _ in range(max_iter - len(tried) + 1):   # bisection: lo has too many clusters, hi fits
+        mid = 0.5 * (lo + found[0])
+        res = fit(mid)
+        if tried[-1][1] <= budget:
+            found = (mid, *res)
+        else:
+            lo = mid
+    return found[1], found[2], found[0], tried
+
+
+def _search_min_cluster_size(X, budget, min_samples, max_iter):
+    """Smallest tried min_cluster_size with 1 <= #clusters <= budget and >= budget members."""
+    tried, best = [], None
+    lo, hi = max(2, min_samples), len(X)
+    for _ in range(max_iter):
+        if lo > hi:
+            break
+        m = lo if not tried else (lo + hi) // 2
+        hd = HDBSCAN(min_cluster_size=m, min_samples=min_samples, copy=True).fit(X)
+        labels = hd.labels_.astype(np.int64)
+        k, members = int(labels.max()) + 1, int(np.sum(labels >= 0))
+        tried.append((m, k, len(X) - members))
+        if k > budget:
+            lo = m + 1                       # too many clusters: demand bigger ones
+        elif k == 0 or members < budget:
+            hi = m - 1                       # all noise or too few members: smaller clusters
+        else:
+            best = (m, labels)
+            hi = m - 1                       # feasible: look for more, smaller clusters
+    if best is None:
+        raise ValueError(f"budget={budget} is unreachable with HDBSCAN: no min_cluster_size gave "
+                         f"between 1 and {budget} clusters holding >= {budget} samples "
+                         f"({_describe(tried, 'hdbscan')}); try method='dbscan' or noise='include'")
+    labels = best[1]
+    return labels, labels >= 0, best[0], tried
+
+
+def _representatives(X, labels, core, budget, noise, random_state):
+    """Share `budget` over clusters (>= 1 each, proportional to candidates), then K-means medoids
+    of each cluster's candidates; weights count the members nearest each pick."""
+    groups = labels.copy()
+    cand = core & (labels >= 0)
+    if noise == "include" and budget > labels.max() + 1:
+        groups[labels < 0] = labels.max() + 1        # noise as one more group (if budget allows)
+        cand = cand | (labels < 0)
+    alloc = split_budget(groups[cand], budget)
+    rng = check_random_state(random_state)
+    idx, w = [], []
+    for g, m in alloc.items():
+        pool = np.flatnonzero(cand & (groups == g))
+        km = kmeans_medoids(X[pool], m, random_state=rng.randint(2**31 - 1))
+        picks = pool[km.medoids]
+        members = np.flatnonzero(groups == g)
+        nearest = pairwise_distances_argmin(X[members], X[picks])   # (n_members,)
+        idx.append(picks)
+        w.append(np.bincount(nearest, minlength=m).astype(np.float64))
+    order = np.argsort(-np.array([len(i) for i in idx]), kind="stable")  # largest clusters first
+    return (np.concatenate([idx[o] for o in order]).astype(np.int64),
+            np.concatenate([w[o] for o in order]))
