@@ -15,6 +15,7 @@ from pathlib import Path
 from distill_lab import data
 from distill_lab.evaluation import ROW_FIELDS, default_protocol, evaluate
 from distill_lab._io import atomic_write_json, atomic_write_text
+from distill_lab.results import format_table
 
 __all__ = ["benchmark_methods", "run_benchmark", "format_table", "main"]
 
@@ -57,23 +58,6 @@ def run_benchmark(name: str, *, budgets=DEFAULT_BUDGETS, seeds=(0, 1, 2), device
     protocol = default_protocol(dataset, seeds=seeds, device=device)
     return evaluate(dataset, benchmark_methods(dataset, include), budgets, protocol,
                     verbose=verbose)
-
-
-def format_table(rows: list) -> str:
-    """Markdown table, best accuracy first within each budget; full data on top."""
-    head = ("| method | budget | n | accuracy (%) | drop (pts) | train-time ratio | "
-            "selection (s) | end-to-end ratio |\n|---|---|---|---|---|---|---|---|")
-    full = [r for r in rows if r["method"] == "full"]
-    rest = sorted((r for r in rows if r["method"] != "full"),
-                  key=lambda r: (-r["budget"], -r["accuracy_mean"]))
-    lines = [head]
-    for r in full + rest:
-        budget = "100%" if r["method"] == "full" else f"{100 * r['budget']:g}%"
-        lines.append(
-            f"| {r['method']} | {budget} | {r['n_selected']} | {r['accuracy_mean']:.2f} ± "
-            f"{r['accuracy_std']:.2f} | {r['drop']:+.2f} | {r['train_time_ratio']:.1f} | "
-            f"{r['selection_seconds']:.2f} | {r['end_to_end_ratio']:.1f} |")
-    return "\n".join(lines)
 
 
 def _machine() -> str:

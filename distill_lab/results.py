@@ -1,0 +1,291 @@
+"""The result table of DESIGN.md §2-§3 and what it says: rows as a markdown table, the best method
+against random selection, a verdict in words on the source paper's claim (10x smaller, about 2
+points lost, about 8x faster training), and the two plots (accuracy vs budget, Pareto front).
+
+A row is one dict per (method, budget) with the fields of `evaluation.ROW_FIELDS`; accuracies and
+drops are in percentage points, ratios are t_full / t.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from distill_lab.evaluation import ROW_FIELDS
+
+__all__ = ["Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best_rows",
+           "compare_to_random", "verdict", "pareto_front", "plot_accuracy_vs_budget",
+           "plot_pareto"]
+
+_NUMERIC = ("budget", "n_selected", "seeds", "accuracy_mean", "accuracy_std", "full_accuracy",
+            "drop", "train_time_ratio", "selection_seconds", "end_to_end_ratio")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The source paper's claim and how loosely "about" is read (stated in every verdict)."""
+
+    budget: float = 0.1          # 10x smaller
+    drop_points: float = 2.0     # "about 2 points": met when drop <= drop_points + drop_slack
+    drop_slack: float = 0.5
+    speedup: float = 8.0         # "about 8x": met when ratio >= speedup * (1 - speedup_slack)
+    speedup_slack: float = 0.25
+
+
+CLAIM = Claim()
+
+
+# ----------------------------------------------------------------------------- rows
+def validate_rows(rows) -> list:
+    """Check that `rows` is a list of dicts with every ROW_FIELDS field; numeric fields are numbers."""
+    if not isinstance(rows, list) or not rows:
+        raise ValueError(f"rows must be a non-empty list of result dicts, got {type(rows).__name__}"
+                         f"{' (empty)' if isinstance(rows, list) else ''}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"rows[{i}] must be a dict, got {type(row).__name__}")
+        missing = [f for f in ROW_FIELDS if f not in row]
+        if missing:
+            raise ValueError(f"rows[{i}] (method={row.get('method')!r}) lacks fields {missing}; "
+                             f"a row has {list(ROW_FIELDS)}")
+        bad = [f for f in _NUMERIC if isinstance(row[f], bool) or
+               not isinstance(row[f], numbers.Real) or not math.isfinite(row[f])]
+        if bad:
+            raise ValueError(f"rows[{i}] (method={row['method']!r}) has non-numeric or non-finite "
+                             f"{ {f: row[f] for f in bad} }; these fields must be finite numbers")
+    return rows
+
+
+def load_rows(path) -> list:
+    """Read benchmark rows from a JSON file (a list of rows) and validate them."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path={str(path)!r} is not a file; benchmarks write "
+                                "benchmarks/results/<dataset>.json")
+    return validate_rows(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _is_baseline(method: str) -> bool:
+    return method == "full" or method.startswith("random")
+
+
+def _at_budget(rows, budget) -> list:
+    found = [r for r in rows if r["method"] != "full" and math.isclose(r["budget"], budget)]
+    if not found:
+        budgets = sorted({r["budget"] for r in rows if r["method"] != "full"})
+        raise ValueError(f"budget={budget!r} has no rows; budgets present: {budgets}")
+    return found
+
+
+def format_table(rows: list) -> str:
+    """Markdown table, best accuracy first within each budget; full data on top."""
+    head = ("| method | budget | n | accuracy (%) | drop (pts) | train-time ratio | "
+            "selection (s) | end-to-end ratio |\n|---|---|---|---|---|---|---|---|")
+    full = [r for r in rows if r["method"] == "full"]
+    rest = sorted((r for r in rows if r["method"] != "full"),
+                  key=lambda r: (-r["budget"], -r["accuracy_mean"]))
+    lines = [head]
+    for r in full + rest:
+        budget = "100%" if r["method"] == "full" else f"{100 * r['budget']:g}%"
+        lines.append(
+            f"| {r['method']} | {budget} | {r['n_selected']} | {r['accuracy_mean']:.2f} ± "
+            f"{r['accuracy_std']:.2f} | {r['drop']:+.2f} | {r['train_time_ratio']:.1f} | "
+            f"{r['selection_seconds']:.2f} | {r['end_to_end_ratio']:.1f} |")
+    return "\n".join(lines)
+
+
+def best_rows(rows: list, budget) -> list:
+    """The selection methods' rows at `budget` (random baselines and full excluded), best first."""
+    return sorted((r for r in _at_budget(rows, budget) if not _is_baseline(r["method"])),
+                  key=lambda r: -r["accuracy_mean"])
+
+
+def compare_to_random(rows: list, budget) -> dict:
+    """The best method at `budget` against `random` there.
+
+    `beats_random` is True when the best mean exceeds random's mean by more than random's seed
+    std (a gain larger than the seed noise of the baseline).
+    """
+    at = _at_budget(rows, budget)
+    random = [r for r in at if r["method"] == "random"]
+    if not random:
+        raise ValueError(f"rows hold no 'random' row at budget={budget!r}; random selection "
+                         "measured in the same run is required (DESIGN.md §2)")
+    best = best_rows(rows, budget)
+    best = best[0] if best else None
+    gain = best["accuracy_mean"] - random[0]["accuracy_mean"] if best else float("nan")
+    return {"best": best, "random": random[0], "gain": gain,
+            "random_std": random[0]["accuracy_std"],
+            "beats_random": bool(best is not None and gain > random[0]["accuracy_std"])}
+
+
+# ----------------------------------------------------------------------------- the verdict
+def claim_checks(rows: list, claim: Claim = CLAIM) -> dict:
+    """The numbers behind the verdict at `claim.budget`: the best method's drop, training-time and
+    end-to-end ratios, each with whether the claim's (loosened) target is met."""
+    validate_rows(rows)
+    cmp = compare_to_random(rows, claim.budget)
+    best = cmp["best"]
+    speed_target = claim.speedup * (1 - claim.speedup_slack)
+    checks = {"best_method": None, "drop": float("nan"), "drop_met": False,
+              "train_time_ratio": float("nan"), "speedup_met": False,
+              "end_to_end_ratio": float("nan"), "end_to_end_met": False,
+              "random_drop": cmp["random"]["drop"], "random_std": cmp["random_std"],
+              "gain_over_random": cmp["gain"],
+              "beats_random": cmp["beats_random"], "speedup_target": speed_target,
+              "drop_target": claim.drop_points + claim.drop_slack}
+    if best is not None:
+        checks.update(best_method=best["method"], drop=best["drop"],
+                      drop_met=best["drop"] <= checks["drop_target"],
+                      train_time_ratio=best["train_time_ratio"],
+                      speedup_met=best["train_time_ratio"] >= speed_target,
+                      end_to_end_ratio=best["end_to_end_ratio"],
+                      end_to_end_met=best["end_to_end_ratio"] >= speed_target)
+    checks["claim_met"] = checks["drop_met"] and checks["speedup_met"] and checks["end_to_end_met"]
+    return checks
+
+
+def _met(flag: bool) -> str:
+    return "met" if flag else "MISSED"
+
+
+def verdict(rows: list, claim: Claim = CLAIM) -> str:
+    """A few sentences on the claim "10x smaller, about 2 points lost, about 8x faster training"
+    for the data set of `rows`, computed from the rows; a missed target is said plainly."""
+    c = claim_checks(rows, claim)
+    full = next(r for r in rows if r["method"] == "full") if any(
+        r["method"] == "full" for r in rows) else rows[0]
+    ratio = 1 / claim.budget
+    out = [f"On {full['dataset']} ({full['model']}, protocol {full['protocol']!r}, "
+           f"{full['seeds']} seeds) full-data training reaches {full['full_accuracy']:.1f}%."]
+    if c["best_method"] is None:
+        out.append(f"No selection method was run at the {claim.budget:.0%} budget, only random "
+                   f"selection (drop {c['random_drop']:.1f} points), so the claim is not tested.")
+        return " ".join(out)
+    best = best_rows(rows, claim.budget)[0]
+    out.append(
+        f"With a {ratio:.0f}x smaller set ({claim.budget:.0%}, n={best['n_selected']}) the best "
+        f"method, {best['method']}, reaches {best['accuracy_mean']:.1f} ± "
+        f"{best['accuracy_std']:.1f}%: a drop of {c['drop']:.1f} points against the claim's about "
+        f"{claim.drop_points:g} (drop <= {c['drop_target']:g}): {_met(c['drop_met'])}.")
+    out.append(f"Its training ran {c['train_time_ratio']:.1f}x faster than full training "
+               f"(about {claim.speedup:g}x, i.e. >= {c['speedup_target']:g}x: "
+               f"{_met(c['speedup_met'])}).")
+    e2e = c["end_to_end_ratio"]
+    cost = f"Counting its {best['selection_seconds']:.2f} s of selection, "
+    if e2e < 1:
+        out.append(cost + f"it costs more than it saves: end to end it is {1 / e2e:.1f}x slower "
+                   f"than full training ({_met(False)}).")
+    else:
+        out.append(cost + f"end to end it is {e2e:.1f}x faster ({_met(c['end_to_end_met'])}).")
+    noise = "more" if c["beats_random"] else "not more"
+    out.append(f"Random selection at the same budget drops {c['random_drop']:.1f} points; "
+               f"{best['method']} beats it by {c['gain_over_random']:.1f} points, {noise} than "
+               f"random's seed std of {c['random_std']:.1f}.")
+    missed = [name for name, key in (("the accuracy drop", "drop_met"),
+                                     ("the training speed-up", "speedup_met"),
+                                     ("the end-to-end speed-up", "end_to_end_met")) if not c[key]]
+    out.append(f"Verdict: the claim holds on {full['dataset']}." if not missed else
+               f"Verdict: the claim is not reproduced on {full['dataset']}: "
+               f"{', '.join(missed)} {'misses its target' if len(missed) == 1 else 'miss their targets'}.")
+    return " ".join(out)
+
+
+# ----------------------------------------------------------------------------- plots
+def pareto_front(cost, accuracy) -> np.ndarray:
+    """Boolean mask of the points no other point dominates (cost <= and accuracy >=, one strictly)."""
+    cost, accuracy = np.asarray(cost, float), np.asarray(accuracy, float)
+    if cost.shape != accuracy.shape or cost.ndim != 1:
+        raise ValueError(f"cost and accuracy must be 1-D of equal length, got shapes {cost.shape} "
+                         f"and {accuracy.shape}")
+    no_worse = (cost[None, :] <= cost[:, None]) & (accuracy[None, :] >= accuracy[:, None])  # (i, j)
+    better = (cost[None, :] < cost[:, None]) | (accuracy[None, :] > accuracy[:, None])
+    return ~np.any(no_worse & better, axis=1)
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    return ax
+
+
+def _colors(methods):
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab20")
+    return {m: cmap(i % 20) for i, m in enumerate(m for m in methods if m != "random")}
+
+
+def plot_accuracy_vs_budget(rows: list, ax=None):
+    """One line per method (mean ± std over seeds) against the budget on a log axis, with random
+    selection and full data as references."""
+    validate_rows(rows)
+    ax = _axes(ax)
+    methods = sorted({r["method"] for r in rows if r["method"] != "full"})
+    colors = _colors(methods)
+    for m in methods:
+        pts = sorted((r for r in rows if r["method"] == m), key=lambda r: r["budget"])
+        style = (dict(color="black", ls="--", lw=2.2, zorder=5, label="random (reference)")
+                 if m == "random" else dict(color=colors[m], lw=1.2, label=m))
+        ax.errorbar([r["budget"] for r in pts], [r["accuracy_mean"] for r in pts],
+                    yerr=[r["accuracy_std"] for r in pts], marker="o", ms=4, capsize=3, **style)
+    for r in (r for r in rows if r["method"] == "full"):
+        ax.axhline(r["accuracy_mean"], color="grey", lw=1.5, label="full data")
+        ax.axhspan(r["accuracy_mean"] - r["accuracy_std"], r["accuracy_mean"] + r["accuracy_std"],
+                   color="grey", alpha=0.2)
+        break
+    budgets = sorted({r["budget"] for r in rows if r["method"] != "full"})
+    ax.set_xscale("log")
+    ax.set_xticks(budgets, [f"{100 * b:g}%" for b in budgets])
+    ax.set_xlabel("budget (fraction of the training set kept, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{rows[0]['dataset']}: accuracy vs budget (mean ± std over seeds)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return ax
+
+
+def plot_pareto(rows: list, ax=None, cost: str = "train"):
+    """Accuracy against cost as a fraction of full training, the Pareto front highlighted.
+
+    cost="train": training time t_S / t_full; cost="end_to_end": (t_sel + t_S) / t_full.
+    """
+    if cost not in ("train", "end_to_end"):
+        raise ValueError(f"cost={cost!r} must be 'train' or 'end_to_end'")
+    validate_rows(rows)
+    ax = _axes(ax)
+    key = "train_time_ratio" if cost == "train" else "end_to_end_ratio"
+    x = np.array([1.0 / r[key] for r in rows])
+    y = np.array([r["accuracy_mean"] for r in rows])
+    front = pareto_front(x, y)
+    budgets = sorted({r["budget"] for r in rows if r["method"] != "full"}, reverse=True)
+    for b, mk in zip(budgets, "so^Dvp<>h"):
+        at = [i for i, r in enumerate(rows) if r["method"] != "full" and math.isclose(r["budget"], b)]
+        rnd = [i for i in at if rows[i]["method"] == "random"]
+        other = [i for i in at if rows[i]["method"] != "random"]
+        ax.scatter(x[other], y[other], marker=mk, color="tab:blue", alpha=0.6,
+                   label=f"methods at {100 * b:g}%")
+        if rnd:
+            ax.scatter(x[rnd], y[rnd], marker=mk, color="black", label=f"random at {100 * b:g}%")
+    full = [i for i, r in enumerate(rows) if r["method"] == "full"]
+    if full:
+        ax.scatter(x[full], y[full], marker="*", s=120, color="grey", label="full data")
+    order = np.flatnonzero(front)[np.argsort(x[front])]
+    ax.plot(x[order], y[order], color="tab:red", lw=1.5, drawstyle="steps-post", zorder=0)
+    ax.scatter(x[order], y[order], s=120, facecolors="none", edgecolors="tab:red",
+               label="Pareto front")
+    for i in order:
+        ax.annotate(f"{rows[i]['method']} {100 * rows[i]['budget']:g}%", (x[i], y[i]), textcoords="offset points", xytext=(5, -10),
+                    fontsize="small", color="tab:red")
+    ax.set_xscale("log")
+    ax.set_xlabel("training time / full training time (log scale)" if cost == "train" else
+                  "(selection + training) time / full training time (log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{rows[0]['dataset']}: accuracy vs cost, Pareto front in red")
+    ax.legend(fontsize="small", loc="lower right")
+    return ax

@@ -1,0 +1,143 @@
+"""Result table, best-vs-random comparison, verdict branches, Pareto front and plots on hand-made rows."""
+import json
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from distill_lab import results  # noqa: E402
+from distill_lab.evaluation import ROW_FIELDS  # noqa: E402
+
+
+def _row(method, budget, acc, std=0.5, full=97.0, ttr=8.0, sel=0.1, t_full=8.0):
+    """A row as evaluation._row builds it: drop = full - acc, end-to-end from the time shares."""
+    t_s = t_full / ttr
+    return {"dataset": "toy", "model": "logreg", "protocol": "compute", "method": method,
+            "budget": budget, "n_selected": round(budget * 1000), "seeds": 3,
+            "accuracy_mean": acc, "accuracy_std": std, "full_accuracy": full, "drop": full - acc,
+            "train_time_ratio": ttr, "selection_seconds": sel,
+            "end_to_end_ratio": t_full / (sel + t_s), "device": "cpu"}
+
+
+def _rows(best_acc=95.5, best_ttr=8.0, best_sel=0.1, random_std=1.0):
+    return [_row("full", 1.0, 97.0, std=0.2, ttr=1.0, sel=0.0),
+            _row("random", 0.1, 93.0, std=random_std),
+            _row("kmeans", 0.1, best_acc, ttr=best_ttr, sel=best_sel),
+            _row("el2n", 0.1, 90.0),
+            _row("random", 0.01, 70.0, std=3.0),
+            _row("kmeans", 0.01, 85.0)]
+
+
+def test_load_rows_roundtrip_and_validation(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(_rows()))
+    assert results.load_rows(path) == _rows()
+    broken = _rows()
+    del broken[2]["drop"]
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match=r"rows\[2\].*kmeans.*\['drop'\]"):
+        results.load_rows(path)
+    bad = _rows()
+    bad[1]["accuracy_mean"] = "93"
+    with pytest.raises(ValueError, match="accuracy_mean"):
+        results.validate_rows(bad)
+    with pytest.raises(FileNotFoundError, match="path="):
+        results.load_rows(tmp_path / "missing.json")
+    assert set(ROW_FIELDS) == set(_rows()[0])
+
+
+def test_format_table_orders_and_formats():
+    lines = results.format_table(_rows()).splitlines()
+    assert len(lines) == 2 + 6
+    assert lines[2].startswith("| full | 100% | 1000 | 97.00 ± 0.20 | +0.00 |")
+    # within 10%: kmeans (95.5) > random (93) > el2n (90); then the 1% rows
+    assert [line.split("|")[1].strip() for line in lines[3:]] == \
+        ["kmeans", "random", "el2n", "kmeans", "random"]
+    assert "| kmeans | 10% | 100 | 95.50 ± 0.50 | +1.50 | 8.0 | 0.10 | 7.3 |" in lines  # 8 / (0.1 + 1)
+
+
+def test_best_rows_and_compare_to_random():
+    rows = _rows()
+    assert [r["method"] for r in results.best_rows(rows, 0.1)] == ["kmeans", "el2n"]
+    cmp = results.compare_to_random(rows, 0.1)
+    assert cmp["best"]["method"] == "kmeans" and cmp["gain"] == pytest.approx(2.5)
+    assert cmp["beats_random"]   # 2.5 > random std 1.0
+    assert not results.compare_to_random(_rows(random_std=3.0), 0.1)["beats_random"]
+    with pytest.raises(ValueError, match=r"budget=0.5 .*\[0.01, 0.1\]"):
+        results.best_rows(rows, 0.5)
+    with pytest.raises(ValueError, match="no 'random' row"):
+        results.compare_to_random([r for r in rows if r["method"] != "random"], 0.1)
+
+
+def test_verdict_claim_met():
+    text = results.verdict(_rows())  # drop 1.5, 8x training, end to end 8 / (0.1 + 1) = 7.3x
+    assert "best method, kmeans, reaches 95.5 ± 0.5%" in text
+    assert "a drop of 1.5 points" in text and "MISSED" not in text
+    assert "end to end it is 7.3x faster (met)" in text
+    assert "beats it by 2.5 points, more than random's seed std of 1.0" in text
+    assert text.endswith("Verdict: the claim holds on toy.")
+
+
+def test_verdict_drop_missed():
+    text = results.verdict(_rows(best_acc=93.5, random_std=1.0))  # drop 3.5 > 2.5
+    assert "a drop of 3.5 points" in text and "(drop <= 2.5): MISSED" in text
+    assert "not more than random's seed std" in text   # gain 0.5 <= 1.0
+    assert text.endswith("not reproduced on toy: the accuracy drop misses its target.")
+
+
+def test_verdict_selection_cost_eats_the_speedup():
+    # training 8x faster, but 10 s of selection against an 8 s full run: 8 / (10 + 1) < 1
+    checks = results.claim_checks(_rows(best_sel=10.0))
+    assert checks["speedup_met"] and not checks["end_to_end_met"] and not checks["claim_met"]
+    text = results.verdict(_rows(best_sel=10.0))
+    assert "it costs more than it saves: end to end it is 1.4x slower" in text
+    assert text.endswith("the end-to-end speed-up misses its target.")
+    slow = results.verdict(_rows(best_ttr=3.0, best_sel=5.0))
+    assert "ran 3.0x faster" in slow and "the training speed-up, the end-to-end speed-up" in slow
+
+
+def test_verdict_without_selection_methods():
+    rows = [r for r in _rows() if r["method"] in ("full", "random")]
+    assert "not tested" in results.verdict(rows)
+
+
+def test_pareto_front_by_hand():
+    cost = [1.0, 0.1, 0.1, 0.2, 0.05, 0.05, 0.5]
+    acc = [97, 90, 88, 89, 80, 80, 97]
+    # 0: cheapest at 97 among... (0.5, 97) dominates (1.0, 97): same accuracy, lower cost
+    # 1: (0.1, 90) front; 2: dominated by 1; 3: dominated by 1 (costlier, less accurate)
+    # 4 and 5: identical cheapest points, neither strictly better: both on the front; 6: front
+    expected = [False, True, False, False, True, True, True]
+    assert results.pareto_front(cost, acc).tolist() == expected
+    with pytest.raises(ValueError, match="1-D of equal length"):
+        results.pareto_front([1, 2], [1])
+
+
+def test_pareto_front_matches_brute_force():
+    rng = np.random.default_rng(0)
+    cost, acc = rng.integers(0, 5, 40), rng.integers(0, 5, 40)
+    brute = [not any(cost[j] <= cost[i] and acc[j] >= acc[i] and (cost[j], acc[j]) != (cost[i], acc[i])
+                     for j in range(40)) for i in range(40)]
+    assert results.pareto_front(cost, acc).tolist() == brute
+
+
+def test_plots_return_labelled_axes():
+    rows = _rows()
+    ax = results.plot_accuracy_vs_budget(rows)
+    assert ax.get_xscale() == "log" and "budget" in ax.get_xlabel() and "accuracy" in ax.get_ylabel()
+    labels = ax.get_legend_handles_labels()[1]
+    assert {"random (reference)", "full data", "kmeans", "el2n"} <= set(labels)
+    plt.close(ax.figure)
+    _, given = plt.subplots()
+    ax = results.plot_pareto(rows, ax=given, cost="end_to_end")
+    assert ax is given and "selection + training" in ax.get_xlabel() and ax.get_ylabel()
+    assert "Pareto front" in ax.get_legend_handles_labels()[1]
+    # front of these rows by hand (cost = 1 / ratio): full (1.0, 97) and kmeans 10% are on it
+    notes = {t.get_text() for t in ax.texts}
+    assert "full 100%" in notes and "kmeans 10%" in notes and "el2n 10%" not in notes
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="cost='time'"):
+        results.plot_pareto(rows, cost="time")
