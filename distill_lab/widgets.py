@@ -1,0 +1,176 @@
+"""An ipywidgets explorer of selection methods: pick a data set, method, budget and seed; see the
+selected samples as an image grid, their place in a 2-D PCA embedding of the training set, and the
+test accuracy a model trained on them reaches under the default protocol (one seed).
+
+The state lives in `Explorer` (no global state), so it can be driven headless: set the widgets'
+values, call `update()`, read `indices_`, `accuracy_`, or `render_static()` for a figure.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from distill_lab import data
+from distill_lab.evaluation import default_protocol, train_and_score
+from distill_lab.selectors.registry import SELECTORS, make_selector
+from distill_lab.training import steps_per_epoch
+
+__all__ = ["Explorer", "available_datasets", "BUDGETS"]
+
+BUDGETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+_MAX_BACKGROUND = 3000  # training points drawn behind the selection in the embedding plot
+
+
+def available_datasets(data_dir=None) -> list:
+    """digits always; mnist only when its four IDX files are already on disk (no download here)."""
+    folder = data.default_data_dir() if data_dir is None else Path(data_dir)
+    present = all((folder / "mnist" / f).is_file() for f in data.MNIST_FILES)
+    return ["digits", "mnist"] if present else ["digits"]
+
+
+def _montage(images: np.ndarray, n_cols: int) -> np.ndarray:
+    """Tile (k, H, W) images into one (rows*(H+1), n_cols*(W+1)) array with 1-pixel gaps (NaN)."""
+    k, h, w = images.shape
+    n_rows = max(1, math.ceil(k / n_cols))
+    out = np.full((n_rows * (h + 1), n_cols * (w + 1)), np.nan, dtype=np.float32)
+    for i, img in enumerate(images):
+        r, c = divmod(i, n_cols)
+        out[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = img
+    return out
+
+
+class Explorer:
+    """Dataset, method, budget and seed controls; `update()` fits the selector and scores it.
+
+    Fitted state after `update()`: `indices_` (selection order), `accuracy_` (test accuracy in
+    [0, 1] of `protocol.model` trained on the picks for T_full / r steps), `selection_seconds_`.
+    """
+
+    def __init__(self, dataset="digits", method="kcenter", budget=0.1, seed=0, device="cpu",
+                 data_dir=None, n_show=40, auto_update=True):
+        import ipywidgets as widgets
+
+        self.device, self.data_dir, self.n_show = device, data_dir, n_show
+        self._cache = {}  # dataset name -> (Dataset, (n, 2) PCA embedding)
+        self.dataset_w = widgets.Dropdown(options=available_datasets(data_dir), value=dataset,
+                                          description="dataset")
+        self.method_w = widgets.Dropdown(options=sorted(SELECTORS), value=method,
+                                         description="method")
+        self.budget_w = widgets.SelectionSlider(options=[(f"{100 * b:g}%", b) for b in BUDGETS],
+                                                value=budget, description="budget",
+                                                continuous_update=False)
+        self.seed_w = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
+        self.status = widgets.HTML()
+        self.output = widgets.Output()
+        self.widget = widgets.VBox([widgets.HBox([self.dataset_w, self.method_w]),
+                                    widgets.HBox([self.budget_w, self.seed_w]),
+                                    self.status, self.output])
+        self.indices_ = self.accuracy_ = self.selection_seconds_ = None
+        if auto_update:
+            for w in (self.dataset_w, self.method_w, self.budget_w, self.seed_w):
+                w.observe(self._on_change, names="value")
+
+    # ------------------------------------------------------------------ state
+    def _load(self, name):
+        """The data set and its 2-D PCA embedding, computed once per data set."""
+        if name not in self._cache:
+            from sklearn.decomposition import PCA
+
+            ds = data.load(name, data_dir=self.data_dir, download=False)
+            emb = PCA(n_components=2, random_state=0).fit_transform(ds.X_train)  # (n, 2)
+            self._cache[name] = (ds, emb)
+        return self._cache[name]
+
+    def _selector(self, ds):
+        params = {"budget": self.budget_w.value, "random_state": self.seed_w.value}
+        accepted = SELECTORS[self.method_w.value]().get_params()
+        # model-based selectors take the image shape and the device; random takes neither
+        params.update({k: v for k, v in (("image_shape", ds.image_shape),
+                                         ("device", self.device)) if k in accepted})
+        return make_selector(self.method_w.value, **params)
+
+    def update(self):
+        """Fit the selector for the current controls, train on its picks, and store the result."""
+        ds, _ = self._load(self.dataset_w.value)
+        start = time.perf_counter()
+        selector = self._selector(ds).fit(ds.X_train, ds.y_train)
+        self.selection_seconds_ = time.perf_counter() - start
+        self.indices_, self.weights_ = selector.indices_, selector.weights_
+        protocol = default_protocol(ds, seeds=(self.seed_w.value,), device=self.device)
+        # protocol `compute`: the distilled set gets T_full / r optimizer steps
+        full_steps = round(protocol.config.epochs *
+                           steps_per_epoch(len(ds.y_train), protocol.config.batch_size))
+        self.accuracy_, _, self.steps_ = train_and_score(
+            ds, ds.X_train[self.indices_], ds.y_train[self.indices_], protocol, self.seed_w.value,
+            steps=max(1, round(full_steps / protocol.r)), sample_weight=self.weights_)
+        self.status.value = self._summary(ds)
+        return self
+
+    def _summary(self, ds) -> str:
+        return (f"<b>{self.method_w.value}</b> kept {len(self.indices_)} of {len(ds.y_train)} "
+                f"training images; selection took {self.selection_seconds_:.2f} s; "
+                f"{self.steps_} training steps give test accuracy <b>{self.accuracy_:.1%}</b>")
+
+    def _on_change(self, change=None):
+        """Widget callback: recompute and redraw; an error is shown in the status line."""
+        from IPython.display import clear_output, display
+        import matplotlib.pyplot as plt
+
+        self.status.value = "<i>selecting and training...</i>"
+        try:
+            self.update()
+        except Exception as exc:  # noqa: BLE001 (shown to the user, who can pick other settings)
+            self.status.value = f"<b>error:</b> {type(exc).__name__}: {exc}"
+            return
+        with self.output:
+            clear_output(wait=True)
+            fig = self.render_static()
+            display(fig)
+            plt.close(fig)
+
+    # ------------------------------------------------------------------ view
+    def render_static(self):
+        """A matplotlib figure of the current state: image grid and embedding (after `update()`)."""
+        import matplotlib.pyplot as plt
+
+        if self.indices_ is None:
+            self.update()
+        ds, emb = self._load(self.dataset_w.value)
+        fig, (ax_img, ax_emb) = plt.subplots(1, 2, figsize=(11, 4.8),
+                                             gridspec_kw={"width_ratios": [1, 1.2]})
+        self.plot_images(ds, ax_img)
+        self.plot_embedding(ds, emb, ax_emb)
+        fig.suptitle(f"{ds.name}: {self.method_w.value}, budget {100 * self.budget_w.value:g}% "
+                     f"(k={len(self.indices_)}), seed {self.seed_w.value}: test accuracy "
+                     f"{self.accuracy_:.1%}")
+        fig.tight_layout()
+        return fig
+
+    def plot_images(self, ds, ax):
+        shown = self.indices_[:self.n_show]
+        h, w = ds.image_shape[1:]
+        ax.imshow(_montage(ds.X_train[shown].reshape(-1, h, w), n_cols=8), cmap="gray_r",
+                  vmin=0, vmax=1)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_xlabel("labels, row by row: " + " ".join(
+            "".join(map(str, ds.y_train[shown][i:i + 8])) for i in range(0, len(shown), 8)),
+            fontsize="small")
+        ax.set_title(f"first {len(shown)} of {len(self.indices_)} picks (selection order)")
+        return ax
+
+    def plot_embedding(self, ds, emb, ax):
+        rng = np.random.default_rng(0)  # a fixed background sample, the same for every method
+        back = rng.permutation(len(emb))[:_MAX_BACKGROUND]
+        ax.scatter(emb[back, 0], emb[back, 1], s=4, color="lightgrey", label="training set")
+        pts = ax.scatter(emb[self.indices_, 0], emb[self.indices_, 1], s=18,
+                         c=ds.y_train[self.indices_], cmap="tab10", vmin=-0.5, vmax=9.5,
+                         edgecolors="black", linewidths=0.4, label="selected (colour = label)")
+        ax.figure.colorbar(pts, ax=ax, ticks=range(ds.n_classes), label="class label")
+        ax.set_xlabel("PC 1")
+        ax.set_ylabel("PC 2")
+        ax.set_title("where the picks lie (PCA of the pixels)")
+        ax.legend(fontsize="small", loc="best")
+        return ax

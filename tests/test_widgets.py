@@ -1,0 +1,69 @@
+"""The explorer driven headless: set widget values, run the handler, check the state and the figure."""
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from distill_lab import data, make_selector  # noqa: E402
+from distill_lab.widgets import BUDGETS, Explorer, _montage, available_datasets  # noqa: E402
+
+
+def test_available_datasets_lists_mnist_only_when_its_files_exist(tmp_path):
+    assert available_datasets(tmp_path) == ["digits"]
+    (tmp_path / "mnist").mkdir()
+    for name in list(data.MNIST_FILES)[:3]:
+        (tmp_path / "mnist" / name).touch()
+    assert available_datasets(tmp_path) == ["digits"]   # one file still missing
+    (tmp_path / "mnist" / list(data.MNIST_FILES)[3]).touch()
+    assert available_datasets(tmp_path) == ["digits", "mnist"]
+
+
+def test_montage_places_images_row_by_row():
+    images = np.arange(3 * 2 * 2, dtype=np.float32).reshape(3, 2, 2)
+    out = _montage(images, n_cols=2)                       # 2 rows x 2 cols of (2+1) x (2+1)
+    assert out.shape == (6, 6)
+    np.testing.assert_array_equal(out[0:2, 0:2], images[0])
+    np.testing.assert_array_equal(out[0:2, 3:5], images[1])
+    np.testing.assert_array_equal(out[3:5, 0:2], images[2])
+    assert np.isnan(out[3:5, 3:5]).all() and np.isnan(out[2]).all()   # empty slot and gap
+
+
+def test_update_matches_the_selector_and_gives_an_accuracy():
+    ex = Explorer(method="kcenter", auto_update=False)
+    ex.method_w.value, ex.budget_w.value, ex.seed_w.value = "random", 0.05, 3
+    ex.update()
+    X, y = data.load("digits").X_train, data.load("digits").y_train
+    expected = make_selector("random", budget=0.05, random_state=3).fit(X, y).indices_
+    np.testing.assert_array_equal(ex.indices_, expected)   # round(0.05 * 1347) = 67 picks
+    assert len(ex.indices_) == 67
+    assert 0.0 <= ex.accuracy_ <= 1.0 and ex.accuracy_ > 0.5   # far above chance (0.1)
+    assert "kept 67 of 1347" in ex.status.value
+    ds, emb = ex._load("digits")
+    assert emb.shape == (len(ds.y_train), 2) and ex._load("digits")[1] is emb   # computed once
+
+
+def test_changing_a_widget_runs_the_handler_and_render_static():
+    ex = Explorer(method="random", budget=0.1, seed=0, auto_update=True)
+    assert ex.indices_ is None                     # nothing runs until a control changes
+    ex.budget_w.value = 0.01                       # observer -> _on_change -> update()
+    assert len(ex.indices_) == 13 and "kept 13 of" in ex.status.value
+    ex.method_w.value = "herding"                  # a model-based selector (proxy, features)
+    assert len(np.unique(ex.indices_)) == 13 and 0.0 <= ex.accuracy_ <= 1.0
+    fig = ex.render_static()
+    ax_img, ax_emb = fig.axes[:2]
+    assert "13 picks" in ax_img.get_title() and "labels" in ax_img.get_xlabel()
+    assert (ax_emb.get_xlabel(), ax_emb.get_ylabel()) == ("PC 1", "PC 2")
+    assert ax_emb.get_legend() is not None and "herding" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_controls_offer_the_registry_and_the_budgets():
+    from distill_lab.selectors.registry import SELECTORS
+
+    ex = Explorer(auto_update=False)
+    assert list(ex.method_w.options) == sorted(SELECTORS)
+    assert [v for _, v in ex.budget_w.options] == list(BUDGETS)
+    with pytest.raises(Exception):
+        ex.method_w.value = "not-a-method"   # the Dropdown refuses unknown values
