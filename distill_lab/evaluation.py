@@ -51,7 +51,7 @@ def default_protocol(dataset, protocol: str = "compute", seeds=(0, 1, 2), device
     if dataset.image_shape[-1] >= 28:
         return Protocol(model="convnet", config=TrainConfig(epochs=3, batch_size=128, lr=3e-3),
                         protocol=protocol, seeds=tuple(seeds), device=device)
-    return Protocol(model="logreg", config=TrainConfig(epochs=30, batch_size=64, lr=3e-2),
+    return Protocol(model="logreg", config=TrainConfig(epochs=40, batch_size=32, lr=5e-2),
                     protocol=protocol, seeds=tuple(seeds), device=device)
 
 

@@ -216,10 +216,11 @@ def craig(G, budget, *, similarity="rbf", random_state=None):
     w_j = the number of samples that pick j represents (sum = n). Use `gradient_features` for G.
     Returns (indices (k,) int64 in selection order, weights (k,) float64).
     """
-    G = check_array_2d(G, name="G")
+    # float32 stays float32: facility location's time and memory scale with the itemsize.
+    G = check_array_2d(G, name="G", dtype=np.float32 if np.asarray(G).dtype == np.float32
+                       else np.float64)
     k = resolve_budget(budget, len(G))
-    # Imported here so the gradient scores above do not depend on the representative module.
-    from distill_lab.criteria import representative
+    from distill_lab.criteria import representative  # the gradient scores do not need it
 
     indices, weights = representative.facility_location(G, k, similarity=similarity,
                                                         random_state=random_state)
