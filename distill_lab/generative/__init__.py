@@ -5,6 +5,14 @@ Conditional GAN (`gan`), conditional DDPM with DDIM sampling and classifier-free
 (`select`), and quality measures with cost accounting (`quality`).
 """
 from .checkpoint import CheckpointError
+from .diffusion import ConditionalDDPM, beta_schedule, ddim_sample, p_losses, q_sample
 from .gan import ConditionalGAN
+from .matching import DistributionMatching, distribution_matching
+from .quality import (break_even, embedding_frechet_distance, frechet_distance, label_fidelity,
+                      synthetic_accuracy)
+from .select import generate_then_select
 
-__all__ = ["CheckpointError", "ConditionalGAN"]
+__all__ = ["CheckpointError", "ConditionalGAN", "ConditionalDDPM", "beta_schedule", "q_sample",
+           "p_losses", "ddim_sample", "DistributionMatching", "distribution_matching",
+           "generate_then_select", "label_fidelity", "frechet_distance",
+           "embedding_frechet_distance", "synthetic_accuracy", "break_even"]
