@@ -23,6 +23,7 @@ __all__ = ["SingleClusterWarning", "KMeansResult", "kmeans_medoids", "k_distance
 
 MINIBATCH_THRESHOLD = 10_000  # above this many samples, MiniBatchKMeans (Lloyd is O(n k d) a pass)
 METHODS = ("dbscan", "hdbscan")
+EPS_RTOL = 0.01  # the eps bisection stops once its bracket is this narrow (relative)
 
 
 class SingleClusterWarning(UserWarning):
@@ -213,6 +214,8 @@ def _search_eps(X, budget, eps, min_samples, max_iter):
         raise ValueError(f"budget={budget} is unreachable: every eps tried gave more clusters "
                          f"than the budget ({_describe(tried, 'dbscan')}); raise max_iter")
     for _ in range(max_iter - len(tried) + 1):   # bisection: lo has too many clusters, hi fits
+        if found[0] - lo <= EPS_RTOL * found[0]:
+            break                                 # bracket within 1%: more fits change little
         mid = 0.5 * (lo + found[0])
         res = fit(mid)
         if tried[-1][1] <= budget:
