@@ -55,7 +55,7 @@ def image_grid(X, image_shape, *, labels=None, n_cols=10, ax=None, title=None, c
     ax.set_xticks([])
     ax.set_yticks([])
     if title is not None:
-        ax.set_title(title)
+        ax.set_title(title, pad=12 if labels is not None else 6)  # room for the tile labels
     return ax
 
 
