@@ -2,7 +2,7 @@
 
 `fit` draws seeded minibatches, runs the model's `_train_step` (bf16 autocast on CUDA only),
 shows the current losses in a tqdm bar, writes atomic checkpoints every `checkpoint_every` steps
-and on Ctrl-C, and resumes from a checkpoint bit-for-bit: the networks, optimizers, loss history,
+and, after finishing the current step, on Ctrl-C, and resumes from a checkpoint bit-for-bit: the networks, optimizers, loss history,
 elapsed time and both random generators are restored. Generator training time is distillation
 time, so it is recorded in `train_seconds_`.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import numbers
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -80,6 +82,25 @@ def check_training_set(X, y, image_shape, n_classes):
     return X.astype(np.float32), y
 
 
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) until the current step has finished, so a checkpoint written on
+    interruption never holds half a step (e.g. D updated but not G). Main thread only."""
+    flag = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag["hit"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class BaseGenerator(BaseEstimator):
     """Shared fit / sample / distill for class-conditional image generators.
 
@@ -124,10 +145,10 @@ class BaseGenerator(BaseEstimator):
         bar = tqdm(total=steps, initial=min(self.step_, steps), disable=not self.verbose,
                    desc=type(self).__name__)
         start = time.perf_counter()
-        try:
+        with _deferred_interrupt() as interrupt, bar:
             while self.step_ < steps:
                 idx = torch.randint(len(X), (self.batch_size,), generator=self._data_gen)
-                idx = idx.to(self.device_)
+                idx = idx.to(self.device_)  # (B,)
                 with autocast(self.device_):
                     losses = self._train_step(Xt[idx], yt[idx], self._noise_gen)
                 self.history_.append(losses)
@@ -135,14 +156,13 @@ class BaseGenerator(BaseEstimator):
                 bar.update(1)
                 if self.step_ % 10 == 0 or self.step_ == steps:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-                if ckpt is not None and (self.step_ % checkpoint_every == 0 or self.step_ == steps):
+                due = self.step_ % checkpoint_every == 0 or self.step_ == steps
+                if ckpt is not None and (due or interrupt["hit"]):
                     self._save(ckpt, meta, start)
-        except KeyboardInterrupt:
-            if ckpt is not None:  # keep every finished step: resume picks up here
-                self._save(ckpt, meta, start)
-            raise
-        finally:
-            bar.close()
+                if interrupt["hit"]:  # Ctrl-C arrived during the step: it is finished and saved
+                    self.train_seconds_ += time.perf_counter() - start
+                    raise KeyboardInterrupt(f"stopped after step {self.step_}; fit again with "
+                                            "the same checkpoint_path to resume")
         self.train_seconds_ += time.perf_counter() - start
 
     def _save(self, ckpt, meta, start):

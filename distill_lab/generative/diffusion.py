@@ -114,7 +114,8 @@ def ddim_sample(model, y, shape, abar: torch.Tensor, n_steps: int = 50,
 class ConditionalDDPM(BaseGenerator):
     """Class-conditional DDPM on flat images in [0, 1]; `fit(X, y, steps)`, then `distill`.
 
-    Sampling (`sample` / `distill`) takes n_steps (DDIM steps), guidance_scale (1 = plain
+    Sampling (`sample` / `distill`) takes n_steps (DDIM steps, default min(50, timesteps)),
+    guidance_scale (1 = plain
     conditional, larger = more typical, less diverse samples) and eta.
     """
 
@@ -149,6 +150,7 @@ class ConditionalDDPM(BaseGenerator):
         opt.step()
         return {"loss": float(loss.detach())}
 
-    def _sample(self, y, noise_gen, n_steps=50, guidance_scale=2.0, eta=0.0):
+    def _sample(self, y, noise_gen, n_steps=None, guidance_scale=2.0, eta=0.0):
+        n_steps = min(50, self.timesteps) if n_steps is None else n_steps
         return ddim_sample(self.modules_["unet"], y, self.image_shape_, self.abar_, n_steps,
                            guidance_scale, eta, null_class=self.n_classes, generator=noise_gen)

@@ -84,11 +84,13 @@ class DistributionMatching(BaseEstimator):
 
     init: "real" (seeded random real images per class, DM's default), "noise" (uniform), or give
     X_init / y_init to fit (e.g. a generator's samples: n_per_class images of every class).
+    augment: True / False, or "auto": on for images of 16x16 and larger; an 8x8 digit is too
+    coarse for sub-pixel warps (on digits they cost about 3 points of accuracy in our runs).
     """
 
     def __init__(self, n_per_class=10, image_shape=(1, 28, 28), n_classes=10, *,
                  iterations=1000, lr=1.0, momentum=0.5, batch_real=256, width=128,
-                 init="real", augment=True, device="auto", random_state=None, verbose=True):
+                 init="real", augment="auto", device="auto", random_state=None, verbose=True):
         self.n_per_class = n_per_class
         self.image_shape = image_shape
         self.n_classes = n_classes
@@ -124,6 +126,13 @@ class DistributionMatching(BaseEstimator):
                  for c in range(self.n_classes)]
         return X[np.concatenate(picks)], y_syn
 
+    def _use_augment(self) -> bool:
+        if self.augment == "auto":
+            return self.image_shape_[1] >= 16
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be True, False or 'auto', got {self.augment!r}")
+        return self.augment
+
     def fit(self, X, y, X_init=None, y_init=None):
         self.image_shape_ = check_image_shape(self.image_shape)
         X, y = check_training_set(X, y, self.image_shape_, self.n_classes)
@@ -131,7 +140,7 @@ class DistributionMatching(BaseEstimator):
         rng = check_random_state(self.random_state)
         X0, self.y_syn_ = self._initial(X, y, X_init, y_init, rng)
         gen = torch_generator(rng)                       # nets and real batches (CPU)
-        aug_gen = torch_generator(rng, dev) if self.augment else None
+        aug_gen = torch_generator(rng, dev) if self._use_augment() else None
         shape, k = (-1, *self.image_shape_), check_n_per_class(self.n_per_class)
         real = [torch.as_tensor(X[y == c], device=dev).view(shape) for c in range(self.n_classes)]
         syn = torch.tensor(X0, device=dev).view(shape).requires_grad_(True)   # (C*k, C, H, W)

@@ -1,0 +1,125 @@
+"""Distribution matching, generate-then-select and the quality measures."""
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from distill_lab.generative import (ConditionalGAN, DistributionMatching, break_even,
+                                    frechet_distance, generate_then_select, label_fidelity)
+from distill_lab.generative.matching import RandomConvNet, augment, matching_loss
+
+
+def _digits_subset(per_class=20):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    keep = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(10)])
+    return (X[keep] / 16).astype(np.float32), y[keep]
+
+
+def _eval_loss(X, y, X_syn, k, n_nets=5):
+    # The matching loss averaged over fixed random nets, without augmentation: (real, syn) sets.
+    real = [torch.tensor(X[y == c]).view(-1, 1, 8, 8) for c in range(10)]
+    syn = torch.tensor(X_syn).view(-1, 1, 8, 8).split(k)
+    nets = [RandomConvNet((1, 8, 8), 16, torch.Generator().manual_seed(100 + s))
+            for s in range(n_nets)]
+    return float(np.mean([matching_loss(net, real, syn).item() for net in nets]))
+
+
+def test_dm_reduces_its_own_matching_loss():
+    X, y = _digits_subset()
+    kw = dict(n_per_class=2, image_shape=(1, 8, 8), n_classes=10, width=16, batch_real=20,
+              init="noise", augment=False, device="cpu", verbose=False, random_state=0)
+    start = DistributionMatching(iterations=0, **kw).fit(X, y)
+    end = DistributionMatching(iterations=40, **kw).fit(X, y)
+    np.testing.assert_array_equal(start.y_syn_, end.y_syn_)
+    assert _eval_loss(X, y, end.X_syn_, 2) < 0.5 * _eval_loss(X, y, start.X_syn_, 2)
+    assert len(end.loss_history_) == 40 and end.seconds_ > 0
+    assert end.X_syn_.min() >= 0 and end.X_syn_.max() <= 1
+
+
+def test_dm_init_from_real_or_given_samples_and_determinism():
+    X, y = _digits_subset()
+    kw = dict(n_per_class=3, image_shape=(1, 8, 8), n_classes=10, width=8, batch_real=10,
+              device="cpu", verbose=False)
+    dm0 = DistributionMatching(iterations=0, random_state=0, **kw).fit(X, y)
+    # iterations=0 returns the seeded real picks: each is a training image of its class
+    for x, c in zip(dm0.X_syn_, dm0.y_syn_):
+        assert np.any(np.all(X[y == c] == x, axis=1))
+    a = DistributionMatching(iterations=3, random_state=1, **kw).fit(X, y)
+    b = DistributionMatching(iterations=3, random_state=1, **kw).fit(X, y)
+    np.testing.assert_array_equal(a.X_syn_, b.X_syn_)
+    X_init = np.full((30, 64), 0.5, np.float32)
+    y_init = np.tile(np.arange(10), 3)  # any order: sorted by class inside
+    c = DistributionMatching(iterations=0, **kw).fit(X, y, X_init=X_init, y_init=y_init)
+    np.testing.assert_array_equal(c.X_syn_, X_init)
+    with pytest.raises(ValueError, match="exactly n_per_class=3"):
+        DistributionMatching(iterations=0, **kw).fit(X, y, X_init=X_init[:20], y_init=y_init[:20])
+    with pytest.raises(ValueError, match="init="):
+        DistributionMatching(iterations=0, init="zeros", **kw).fit(X, y)
+    with pytest.raises(ValueError, match="n_per_class"):
+        DistributionMatching(**{**kw, "n_per_class": 0}).fit(X, y)
+    with pytest.raises(ValueError, match=r"class\(es\) \[0\]"):
+        DistributionMatching(**kw).fit(X[y > 0], y[y > 0])
+
+
+def test_augment_keeps_shape_and_is_differentiable():
+    x = torch.rand(4, 1, 8, 8, requires_grad=True)
+    out = augment(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    torch.testing.assert_close(augment(x, torch.Generator().manual_seed(0), strength=0.0), x)
+
+
+def test_frechet_distance_closed_forms():
+    assert frechet_distance([0, 0], np.eye(2), [0, 0], np.eye(2)) == pytest.approx(0, abs=1e-12)
+    # diagonal covariances: |mu1 - mu2|^2 + sum (sqrt(s1) - sqrt(s2))^2
+    d = frechet_distance([1, 2], np.diag([4.0, 9.0]), [0, 0], np.diag([1.0, 1.0]))
+    assert d == pytest.approx(5 + (2 - 1) ** 2 + (3 - 1) ** 2)
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(5, 5)), rng.normal(size=(5, 5))
+    S1, S2 = A @ A.T, B @ B.T
+    mu1, mu2 = rng.normal(size=5), rng.normal(size=5)
+    ref = (np.sum((mu1 - mu2) ** 2) + np.trace(S1) + np.trace(S2)
+           - 2 * np.trace(scipy.linalg.sqrtm(S1 @ S2)).real)
+    assert frechet_distance(mu1, S1, mu2, S2) == pytest.approx(ref, rel=1e-8)
+    with pytest.raises(ValueError, match="shapes"):
+        frechet_distance([0], np.eye(2), [0, 0], np.eye(2))
+
+
+def test_break_even_hand_values():
+    assert break_even(100.0, 10.0, 2.0) == 13      # 100 / 8 = 12.5 -> 13 trainings
+    assert break_even(80.0, 10.0, 2.0) == 10
+    assert break_even(0.0, 10.0, 2.0) == 1
+    assert break_even(5.0, 2.0, 2.0) == math.inf  # no saving per run: never pays off
+    with pytest.raises(ValueError, match="t_full"):
+        break_even(1.0, -1.0, 0.5)
+
+
+def test_label_fidelity_and_generate_then_select():
+    from distill_lab.models import make_model
+    from distill_lab.training import TrainConfig, train
+
+    X, y = _digits_subset()
+    clf = make_model("logreg", 64, 10, random_state=0)
+    train(clf, X, y, config=TrainConfig(epochs=20, lr=0.05), device="cpu", random_state=0)
+    assert label_fidelity(clf, X, y) > 0.9
+    gan = ConditionalGAN((1, 8, 8), 10, z_dim=8, width=8, batch_size=16, device="cpu",
+                         verbose=False, random_state=0).fit(X, y, steps=2)
+    Xs, ys = generate_then_select(gan, 2, n_candidates_per_class=6, random_state=0)
+    assert Xs.shape == (20, 64) and np.array_equal(np.bincount(ys), [2] * 10)
+    # every kept image is a candidate of its own class, as the generator draws them with seed 0
+    y_cand = np.repeat(np.arange(10), 6)
+    cand = gan.sample(y_cand, random_state=np.random.RandomState(0))
+    for x, c in zip(Xs, ys):
+        assert np.any(np.all(cand[y_cand == c] == x, axis=1))
+    Xs2, _ = generate_then_select(gan, 2, n_candidates_per_class=6, embed_model=clf,
+                                  random_state=0)
+    assert Xs2.shape == (20, 64)
+    np.testing.assert_array_equal(generate_then_select(gan, 2, n_candidates_per_class=6,
+                                                       random_state=0)[0], Xs)
+    with pytest.raises(ValueError, match="n_candidates_per_class"):
+        generate_then_select(gan, 3, n_candidates_per_class=2)
