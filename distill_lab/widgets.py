@@ -3,7 +3,8 @@ selected samples as an image grid, their place in a 2-D PCA embedding of the tra
 test accuracy a model trained on them reaches under the default protocol (one seed).
 
 The state lives in `Explorer` (no global state), so it can be driven headless: set the widgets'
-values, call `update()`, read `indices_`, `accuracy_`, or `render_static()` for a figure.
+values (each change calls `redraw()`) or call `update()`, then read `indices_` and `accuracy_`, or
+`render_static()` for a figure.
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class Explorer:
         self.indices_ = self.accuracy_ = self.selection_seconds_ = None
         if auto_update:
             for w in (self.dataset_w, self.method_w, self.budget_w, self.seed_w):
-                w.observe(self._on_change, names="value")
+                w.observe(self.redraw, names="value")
 
     # ------------------------------------------------------------------ state
     def _load(self, name):
@@ -83,6 +84,10 @@ class Explorer:
             emb = PCA(n_components=2, random_state=0).fit_transform(ds.X_train)  # (n, 2)
             self._cache[name] = (ds, emb)
         return self._cache[name]
+
+    def current_dataset(self):
+        """The Dataset the dataset control points at (loaded once)."""
+        return self._load(self.dataset_w.value)[0]
 
     def _selector(self, ds):
         params = {"budget": self.budget_w.value, "random_state": self.seed_w.value}
@@ -114,9 +119,9 @@ class Explorer:
                 f"training images; selection took {self.selection_seconds_:.2f} s; "
                 f"{self.steps_} training steps give test accuracy <b>{self.accuracy_:.1%}</b>")
 
-    def _on_change(self, change=None):
-        """Widget callback: recompute and redraw; an error is shown in the status line."""
-        from IPython.display import clear_output, display
+    def redraw(self, change=None):
+        """Widget callback (and first draw): `update()`, then show `render_static()` in the output
+        area; an error is shown in the status line instead, so the user can pick other settings."""
         import matplotlib.pyplot as plt
 
         self.status.value = "<i>selecting and training...</i>"
@@ -125,11 +130,12 @@ class Explorer:
         except Exception as exc:  # noqa: BLE001 (shown to the user, who can pick other settings)
             self.status.value = f"<b>error:</b> {type(exc).__name__}: {exc}"
             return
-        with self.output:
-            clear_output(wait=True)
-            fig = self.render_static()
-            display(fig)
-            plt.close(fig)
+        fig = self.render_static()
+        # Set the Output widget's outputs directly (no `with output:` capture): nothing leaks into
+        # the running cell's output when no front end renders widgets (papermill, nbval).
+        self.output.outputs = ()
+        self.output.append_display_data(fig)
+        plt.close(fig)
 
     # ------------------------------------------------------------------ view
     def render_static(self):

@@ -47,8 +47,9 @@ def test_update_matches_the_selector_and_gives_an_accuracy():
 def test_changing_a_widget_runs_the_handler_and_render_static():
     ex = Explorer(method="random", budget=0.1, seed=0, auto_update=True)
     assert ex.indices_ is None                     # nothing runs until a control changes
-    ex.budget_w.value = 0.01                       # observer -> _on_change -> update()
+    ex.budget_w.value = 0.01                       # observer -> redraw() -> update()
     assert len(ex.indices_) == 13 and "kept 13 of" in ex.status.value
+    assert [o["output_type"] for o in ex.output.outputs] == ["display_data"]   # the redrawn view
     ex.method_w.value = "herding"                  # a model-based selector (proxy, features)
     assert len(np.unique(ex.indices_)) == 13 and 0.0 <= ex.accuracy_ <= 1.0
     fig = ex.render_static()
