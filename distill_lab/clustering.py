@@ -55,8 +55,9 @@ def kmeans_medoids(X, n_clusters: int, *, random_state=None, n_init: int = 1, ma
         raise ValueError(f"n_clusters={n_clusters!r} must be an int in [1, n_samples={n}]")
     if n_clusters == n:  # every sample is its own cluster: nothing to cluster
         return KMeansResult(np.arange(n), X.astype(np.float64), np.ones(n), np.arange(n), 0.0)
-    seed = int(check_random_state(random_state).randint(2**31 - 1)) \
-        if not isinstance(random_state, (int, np.integer)) else int(random_state)
+    # An int goes to scikit-learn unchanged, so results match KMeans(random_state=that int).
+    seed = int(random_state) if isinstance(random_state, (int, np.integer)) else \
+        int(check_random_state(random_state).randint(2**31 - 1))
     algo = (MiniBatchKMeans(n_clusters, n_init=n_init, max_iter=max_iter, random_state=seed,
                             batch_size=4096)
             if n > minibatch_threshold else

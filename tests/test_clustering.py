@@ -183,3 +183,16 @@ def test_teaching_plots_label_their_axes():
     assert ax.get_xlabel() == "component 1" and f"picks ({len(res.indices)})" in \
         [t.get_text() for t in ax.get_legend().get_texts()]
     plt.close("all")
+
+
+def test_tiny_class_keeps_every_sample():
+    """A class no larger than its share (here one sample: at least one per class) is kept whole,
+    the sample standing for itself, with no clustering and no eps search."""
+    X, y = make_blobs(60, centers=[[0, 0], [8, 8]], cluster_std=0.5, random_state=0)
+    X, y = np.vstack([X, [[20.0, 0.0]]]), np.concatenate([y, [2]])
+    for cls in (KMeansSelector, DBSCANSelector):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SingleClusterWarning)   # the two blobs: one each
+            sel = cls(budget=6, random_state=0).fit(X, y)
+        assert 60 in sel.indices_ and sel.weights_[list(sel.indices_).index(60)] == 1
+    assert sel.search_[2] == [] and sel.eps_[2] is None and sel.n_noise_ + sel.weights_.sum() == 61

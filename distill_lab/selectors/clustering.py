@@ -88,8 +88,8 @@ class DBSCANSelector(_ClusterSelector):
 
     def _select(self, state, pool, k, rng):
         if k == len(pool):   # a class no larger than its share: every sample is kept, weight 1
-            res = clustering.DensityResult(np.arange(k), np.ones(k), np.zeros(k, dtype=np.int64),
-                                           1, 0, None, None, [])
+            res = clustering.DensityResult(np.arange(k), np.ones(k), np.arange(k), k, 0, None,
+                                           None, [])
         else:
             with warnings.catch_warnings():   # one summary warning per fit, see _collect
                 warnings.simplefilter("ignore", clustering.SingleClusterWarning)
