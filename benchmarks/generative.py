@@ -1,0 +1,155 @@
+"""Benchmark of generative distillation (issue 5): GAN, diffusion, DM and generate-then-select
+against random real images at the same count, under the evaluation protocol of DESIGN.md §2.
+
+    python benchmarks/generative.py --quick                 # digits on the CPU, a few minutes
+    python benchmarks/generative.py --dataset mnist --device auto
+
+Writes benchmarks/results/generative_<dataset>.json: rows with the DESIGN.md §3 fields plus
+generator_seconds (training time of the shared generator, included in selection_seconds),
+label_fidelity, fd_convnet (Frechet distance on the project's ConvNet embedding, not FID) and
+break_even (trainings after which the generator has paid for itself).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from distill_lab import data
+from distill_lab.evaluation import default_protocol, evaluate_synthetic, run_full
+from distill_lab.generative import (ConditionalDDPM, ConditionalGAN, DistributionMatching,
+                                    break_even, embedding_frechet_distance, generate_then_select,
+                                    label_fidelity)
+from distill_lab.proxy import fit_proxy
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Steps and widths of one run size."""
+
+    gan_steps: int
+    ddpm_steps: int
+    dm_iterations: int
+    width: int
+    ddim_steps: int = 20
+    guidance: float = 2.0
+    reference_epochs: float = 3.0
+
+
+SMOKE = Budget(gan_steps=10, ddpm_steps=10, dm_iterations=3, width=8, ddim_steps=3,
+               reference_epochs=0.2)
+QUICK = Budget(gan_steps=1500, ddpm_steps=1500, dm_iterations=200, width=32)
+FULL = Budget(gan_steps=6000, ddpm_steps=8000, dm_iterations=1000, width=64, ddim_steps=50,
+              reference_epochs=2.0)
+
+
+def per_class_random(y, k, seed):
+    """k random real images of every class (seeded): the baseline at the same count."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False)
+                           for c in np.unique(y)])
+
+
+def with_generator_cost(row, full, generator_seconds, extra):
+    """Bill the shared generator's training to this row, as distillation time."""
+    t_full = full.median_seconds
+    t_s = t_full / row["train_time_ratio"]
+    row["selection_seconds"] += generator_seconds
+    row["end_to_end_ratio"] = t_full / (row["selection_seconds"] + t_s)
+    row["generator_seconds"] = generator_seconds
+    n = break_even(generator_seconds, t_full, t_s)
+    row["break_even"] = n if np.isfinite(n) else None  # None: never pays for itself
+    row.update(extra)
+    return row
+
+
+def quality(reference, ds, X_syn, y_syn):
+    return {"label_fidelity": label_fidelity(reference, X_syn, y_syn),
+            "fd_convnet": embedding_frechet_distance(reference, ds.X_train, X_syn)}
+
+
+def train_generators(ds, cfg, device, verbose):
+    shape, C = ds.image_shape, ds.n_classes
+    gan = ConditionalGAN(shape, C, width=cfg.width, z_dim=64, device=device, random_state=0,
+                         verbose=verbose).fit(ds.X_train, ds.y_train, steps=cfg.gan_steps)
+    ddpm = ConditionalDDPM(shape, C, width=cfg.width, device=device, random_state=0,
+                           verbose=verbose).fit(ds.X_train, ds.y_train, steps=cfg.ddpm_steps)
+    return gan, ddpm
+
+
+def run(dataset, quick, device, seeds, per_class, verbose, smoke=False):
+    ds = data.load(dataset)
+    cfg = SMOKE if smoke else QUICK if quick else FULL
+    protocol = default_protocol(ds, seeds=seeds, device=device)
+    full = run_full(ds, protocol, verbose=verbose)
+    start = time.perf_counter()
+    reference = fit_proxy(ds.X_train, ds.y_train, n_classes=ds.n_classes,
+                          image_shape=ds.image_shape, model="convnet",
+                          epochs=cfg.reference_epochs, device=device, random_state=0)
+    t_ref = time.perf_counter() - start
+    gan, ddpm = train_generators(ds, cfg, device, verbose)
+    sample_kw = {"n_steps": cfg.ddim_steps, "guidance_scale": cfg.guidance}
+    rows = []
+    for k in per_class:
+        def row(method, make_set, gen_seconds=0.0, probe=None):
+            r = evaluate_synthetic(ds, method, make_set, protocol, full,
+                                   budget=k * ds.n_classes / len(ds.y_train))
+            r["n_per_class"] = k
+            extra = quality(reference, ds, *probe) if probe is not None else {}
+            rows.append(with_generator_cost(r, full, gen_seconds, extra))
+            print(json.dumps({key: rows[-1][key] for key in
+                              ("method", "n_selected", "accuracy_mean", "accuracy_std",
+                               "selection_seconds")}), flush=True)
+
+        def random_set(s):
+            i = per_class_random(ds.y_train, k, s)
+            return ds.X_train[i], ds.y_train[i], None
+        row("random", random_set, probe=random_set(0)[:2])
+        for name, gen, kw in (("gan", gan, {}), ("diffusion", ddpm, sample_kw)):
+            row(name, lambda s, g=gen, kw=kw: (*g.distill(k, random_state=s, **kw), None),
+                gen.train_seconds_, probe=gen.distill(k, random_state=0, **kw))
+            row(f"{name}+select", lambda s, g=gen, kw=kw: (*generate_then_select(
+                g, k, embed_model=reference, random_state=s, **kw), None),
+                gen.train_seconds_ + t_ref,
+                probe=generate_then_select(gen, k, embed_model=reference, random_state=0, **kw))
+        dm_kw = dict(n_per_class=k, image_shape=ds.image_shape, n_classes=ds.n_classes,
+                     iterations=cfg.dm_iterations, width=cfg.width * 4 if not quick else 32,
+                     device=device, verbose=False)
+
+        def dm_set(s):
+            dm = DistributionMatching(random_state=s, **dm_kw).fit(ds.X_train, ds.y_train)
+            return dm.X_syn_, dm.y_syn_, None
+        row("dm", dm_set, probe=dm_set(0)[:2])
+    meta = {"dataset": ds.name, "quick": quick, "per_class": list(per_class), "config": vars(cfg),
+            "smoke": smoke, "gan_seconds": gan.train_seconds_, "ddpm_seconds": ddpm.train_seconds_,
+            "reference_seconds": t_ref, "full_seconds": full.median_seconds,
+            "full_steps": full.steps}
+    return rows, meta
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="digits", choices=["digits", "mnist"])
+    parser.add_argument("--quick", action="store_true", help="digits-sized steps for the CPU")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--per-class", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="a few steps: checks the script runs")
+    args = parser.parse_args(argv)
+    rows, meta = run(args.dataset, args.quick, args.device, tuple(args.seeds), args.per_class,
+                     args.verbose, smoke=args.smoke)
+    out = Path(args.out or Path(__file__).parent / "results" / f"generative_{args.dataset}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1))
+    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1))
+    print(f"wrote {len(rows)} rows to {out}")
+
+
+if __name__ == "__main__":
+    main()
