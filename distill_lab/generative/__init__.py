@@ -9,10 +9,10 @@ from .diffusion import ConditionalDDPM, beta_schedule, ddim_sample, p_losses, q_
 from .gan import ConditionalGAN
 from .matching import DistributionMatching, distribution_matching
 from .quality import (break_even, embedding_frechet_distance, frechet_distance, label_fidelity,
-                      synthetic_accuracy)
+                      synthetic_accuracy, synthetic_row)
 from .select import generate_then_select
 
 __all__ = ["CheckpointError", "ConditionalGAN", "ConditionalDDPM", "beta_schedule", "q_sample",
            "p_losses", "ddim_sample", "DistributionMatching", "distribution_matching",
            "generate_then_select", "label_fidelity", "frechet_distance",
-           "embedding_frechet_distance", "synthetic_accuracy", "break_even"]
+           "embedding_frechet_distance", "synthetic_accuracy", "synthetic_row", "break_even"]

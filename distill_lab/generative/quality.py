@@ -15,11 +15,11 @@ import math
 import numpy as np
 
 from .._validation import check_array_2d
-from ..evaluation import train_and_score
+from ..evaluation import evaluate_synthetic, train_and_score
 from ..training import accuracy, embed
 
 __all__ = ["label_fidelity", "frechet_distance", "embedding_frechet_distance",
-           "synthetic_accuracy", "break_even"]
+           "synthetic_accuracy", "break_even", "synthetic_row"]
 
 
 def label_fidelity(classifier, X_syn, y_syn, *, device=None) -> float:
@@ -86,3 +86,18 @@ def break_even(generator_seconds: float, t_full: float, t_distilled: float) -> f
     if saving <= 0:
         return math.inf
     return max(1, math.ceil(generator_seconds / saving))
+
+
+def synthetic_row(dataset, method, X_syn, y_syn, protocol, full, distill_seconds, **extra) -> dict:
+    """One result row (DESIGN.md §3 fields) for a synthetic set made once, whose making took
+    `distill_seconds` (generator training + sampling, or DM): billed as selection time, with
+    `break_even` (None when it never pays off) and any `extra` fields (e.g. label_fidelity)."""
+    row = evaluate_synthetic(dataset, method, lambda seed: (X_syn, y_syn, None), protocol, full)
+    t_full = full.median_seconds
+    t_s = t_full / row["train_time_ratio"]
+    row["selection_seconds"] = float(distill_seconds)
+    row["end_to_end_ratio"] = t_full / (distill_seconds + t_s)
+    n = break_even(float(distill_seconds), t_full, t_s)
+    row["break_even"] = n if math.isfinite(n) else None
+    row.update(extra)
+    return row
