@@ -12,9 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from distill_lab import data
-from distill_lab.evaluation import ROW_FIELDS, default_protocol, evaluate
 from distill_lab._io import atomic_write_json, atomic_write_text
+from distill_lab.active import active_learning
+from distill_lab.evaluation import (ROW_FIELDS, default_protocol, evaluate, evaluate_synthetic,
+                                     run_full)
+from distill_lab.selectors.registry import make_selector
 from distill_lab.results import format_table
 
 __all__ = ["benchmark_methods", "run_benchmark", "format_table", "main"]
@@ -45,11 +50,33 @@ def benchmark_methods(dataset, include=None) -> dict:
         "dbscan": {"name": "dbscan", **cb, **feats},
     }
     if include:
-        unknown = sorted(set(include) - set(specs))
+        unknown = sorted(set(include) - set(specs) - {"kmeans_centroids", "active_entropy"})
         if unknown:
             raise ValueError(f"--methods {unknown} not known; choose from {sorted(specs)}")
         specs = {k: v for k, v in specs.items() if k in include}
     return specs
+
+
+def kmeans_centroids_set(dataset, budget, seed, features):
+    """K-means centroids as a synthetic set (labels from their class), timed as selection."""
+    sel = make_selector("kmeans", budget=budget, class_balanced=True, features=features,
+                        random_state=seed, image_shape=dataset.image_shape)
+    sel.fit(dataset.X_train, dataset.y_train)
+    return sel.centroids_.astype(np.float32), sel.centroid_labels_, None
+
+
+def active_entropy_set(dataset, budget, seed, rounds: int = 8):
+    """Entropy-driven active learning with an MLP learner: a class-balanced start of a fifth of
+    the budget, then `rounds` batches; the whole loop is selection time."""
+    k = max(1, round(budget * len(dataset.y_train)))
+    k0 = max(dataset.n_classes, k // 5)
+    batch = max(1, -(-(k - k0) // rounds))
+    result = active_learning(dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test,
+                             budget=k, initial_size=k0, batch_size=batch, strategy="entropy",
+                             model="mlp", n_classes=dataset.n_classes, random_state=seed,
+                             verbose=False)
+    idx = result.indices
+    return dataset.X_train[idx], dataset.y_train[idx], None
 
 
 def run_benchmark(name: str, *, budgets=DEFAULT_BUDGETS, seeds=(0, 1, 2), device="auto",
@@ -58,8 +85,20 @@ def run_benchmark(name: str, *, budgets=DEFAULT_BUDGETS, seeds=(0, 1, 2), device
     if n_train is not None:
         dataset = data.subsample(dataset, n_train, random_state=0)
     protocol = default_protocol(dataset, seeds=seeds, device=device)
-    return evaluate(dataset, benchmark_methods(dataset, include), budgets, protocol,
+    full = run_full(dataset, protocol, verbose=verbose)
+    rows = evaluate(dataset, benchmark_methods(dataset, include), budgets, protocol, full=full,
                     verbose=verbose)
+    features = benchmark_methods(dataset)["kmeans"]["features"]
+    extra = {
+        "kmeans_centroids": lambda b: lambda seed: kmeans_centroids_set(dataset, b, seed, features),
+        "active_entropy": lambda b: lambda seed: active_entropy_set(dataset, b, seed),
+    }
+    for label, make in extra.items():
+        if include and label not in include:
+            continue
+        for b in budgets:
+            rows.append(evaluate_synthetic(dataset, label, make(b), protocol, full, budget=b))
+    return rows
 
 
 def _machine() -> str:
@@ -82,7 +121,14 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default=None, help="comma-separated subset of methods")
     parser.add_argument("--n-train", type=int, default=None, help="stratified training subsample")
     parser.add_argument("--out", default="benchmarks/results", help="folder for JSON and tables")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice); 1 is fastest for the "
+                             "tiny digits models on a busy machine")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     names = (args.datasets or ("digits" if args.quick else "digits,mnist")).split(",")
     budgets = tuple(float(b) for b in args.budgets.split(","))
