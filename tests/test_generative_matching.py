@@ -123,3 +123,24 @@ def test_label_fidelity_and_generate_then_select():
                                                        random_state=0)[0], Xs)
     with pytest.raises(ValueError, match="n_candidates_per_class"):
         generate_then_select(gan, 3, n_candidates_per_class=2)
+
+
+def test_synthetic_row_bills_the_making_time():
+    from distill_lab.data import load, subsample
+    from distill_lab.evaluation import ROW_FIELDS, Protocol, run_full
+    from distill_lab.generative import synthetic_row
+    from distill_lab.training import TrainConfig
+
+    ds = subsample(load("digits"), 300, random_state=0)
+    protocol = Protocol(model="logreg", config=TrainConfig(epochs=2, lr=0.05), seeds=(0, 1),
+                        device="cpu")
+    full = run_full(ds, protocol)
+    idx = np.concatenate([np.flatnonzero(ds.y_train == c)[:3] for c in range(10)])
+    row = synthetic_row(ds, "gan", ds.X_train[idx], ds.y_train[idx], protocol, full, 50.0,
+                        label_fidelity=0.5)
+    assert set(ROW_FIELDS) <= set(row) and row["n_selected"] == 30 and row["seeds"] == 2
+    assert row["selection_seconds"] == 50.0 and row["label_fidelity"] == 0.5
+    t_full = full.median_seconds
+    t_s = t_full / row["train_time_ratio"]
+    assert row["end_to_end_ratio"] == pytest.approx(t_full / (50.0 + t_s))
+    assert row["break_even"] == break_even(50.0, t_full, t_s)

@@ -2,9 +2,9 @@
 
 `fit` draws seeded minibatches, runs the model's `_train_step` (bf16 autocast on CUDA only),
 shows the current losses in a tqdm bar, writes atomic checkpoints every `checkpoint_every` steps
-and, after finishing the current step, on Ctrl-C, and resumes from a checkpoint bit-for-bit: the networks, optimizers, loss history,
-elapsed time and both random generators are restored. Generator training time is distillation
-time, so it is recorded in `train_seconds_`.
+(and on Ctrl-C, once the current step has finished), and resumes from a checkpoint bit-for-bit:
+the networks, optimizers, loss history, elapsed time and both random generators are restored.
+Generator training time is distillation time, so it is recorded in `train_seconds_`.
 """
 from __future__ import annotations
 
@@ -194,7 +194,8 @@ class BaseGenerator(BaseEstimator):
 
     def _check_fitted(self):
         if not hasattr(self, "modules_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; "
+                               "call fit(X, y) first")
 
     def sample(self, y, random_state=None, batch_size: int = 500, **kwargs) -> np.ndarray:
         """Generate one flat image in [0, 1] per label in y: (len(y), C*H*W) float32."""

@@ -65,7 +65,8 @@ def load_checkpoint(path, expected_meta: dict) -> dict:
         raise CheckpointError(f"checkpoint {str(path)!r} is not a distill_lab generative "
                               f"checkpoint (expected format {FORMAT!r}); {hint}")
     saved = blob["meta"]
-    diff = sorted(k for k in set(saved) | set(expected_meta) if saved.get(k) != expected_meta.get(k))
+    keys = set(saved) | set(expected_meta)
+    diff = sorted(k for k in keys if saved.get(k) != expected_meta.get(k))
     if diff:
         detail = "; ".join(f"{k}: checkpoint has {saved.get(k)!r}, this run has "
                            f"{expected_meta.get(k)!r}" for k in diff)

@@ -80,7 +80,8 @@ def _guided_eps(model, x, t, y, guidance_scale, null_class):
     if guidance_scale == 1.0:
         return model(x, t, y)
     # One batched call for the conditional and unconditional predictions: (2B, C, H, W).
-    eps = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, null_class)]))
+    y_null = torch.full_like(y, null_class)
+    eps = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, y_null]))
     eps_c, eps_u = eps.chunk(2)
     return eps_u + guidance_scale * (eps_c - eps_u)  # s = 1: conditional; s = 0: unconditional
 

@@ -19,7 +19,10 @@ __all__ = ["Generator", "Discriminator", "ConditionalGAN"]
 
 
 class Generator(nn.Module):
-    """(z, y) -> image in [-1, 1]; shapes below for (1, 28, 28), width w (digits: 8 -> 2 -> 4 -> 8)."""
+    """(z, y) -> image in [-1, 1]; shapes below for (1, 28, 28) and width w.
+
+    Digits run 2 -> 4 -> 8 (the first feature map is H/4 x W/4).
+    """
 
     def __init__(self, image_shape, n_classes, z_dim=64, width=64, generator=None):
         super().__init__()

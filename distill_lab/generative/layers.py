@@ -38,9 +38,9 @@ def check_image_shape(image_shape) -> tuple[int, int, int]:
 def init_parameters_(module: nn.Module, generator: torch.Generator) -> nn.Module:
     """Re-draw every Linear / Conv / Embedding weight from `generator` (PyTorch's default laws).
 
-    Linear and convolution layers get kaiming-uniform(a=sqrt(5)) weights and uniform(+-1/sqrt(fan_in))
-    biases, as `reset_parameters` would; embeddings get N(0, 1). Norm layers keep their
-    deterministic ones / zeros.
+    Linear and convolution layers get kaiming-uniform(a=sqrt(5)) weights and
+    uniform(+-1/sqrt(fan_in)) biases, as `reset_parameters` would; embeddings get N(0, 1).
+    Norm layers keep their deterministic ones / zeros.
     """
     for layer in module.modules():
         if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
@@ -92,7 +92,7 @@ class _SpectralNorm(nn.Module):
 
 
 def spectral_norm(layer: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Constrain `layer.weight` to spectral norm 1 (the Lipschitz bound of SN-GAN's discriminator)."""
+    """Constrain `layer.weight` to spectral norm 1 (the Lipschitz bound of SN-GAN's critic)."""
     parametrize.register_parametrization(layer, "weight", _SpectralNorm(layer.weight, generator))
     return layer
 
