@@ -105,3 +105,18 @@ def test_auto_device_falls_back_to_cpu_with_a_notice(caplog):
         gan = ConditionalGAN((1, 8, 8), 10, width=8, device="auto", verbose=False).fit(X, y, 1)
     if gan.device_.type == "cpu":
         assert "running on the CPU" in caplog.text
+
+
+def test_every_method_runs_on_28x28_images():
+    from distill_lab.generative import ConditionalDDPM, DistributionMatching
+
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(0, 1, (12, 784)).astype(np.float32), np.tile(np.arange(3), 4)
+    kw = dict(device="cpu", verbose=False, random_state=0)
+    gan = ConditionalGAN((1, 28, 28), 3, z_dim=4, width=4, batch_size=4, **kw).fit(X, y, 1)
+    ddpm = ConditionalDDPM((1, 28, 28), 3, timesteps=10, width=8, batch_size=4, **kw).fit(X, y, 1)
+    dm = DistributionMatching(2, (1, 28, 28), 3, iterations=1, width=8, batch_real=4, **kw)
+    dm.fit(X, y)
+    assert dm.X_syn_.shape == (6, 784) and dm._use_augment()  # DSA-style warps on 28x28
+    assert gan.distill(2)[0].shape == (6, 784)
+    assert ddpm.distill(2, n_steps=2)[0].shape == (6, 784)
