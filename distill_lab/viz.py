@@ -9,7 +9,7 @@ import numpy as np
 from distill_lab._validation import check_array_2d, check_labels
 
 __all__ = ["image_grid", "score_histogram", "confidence_bins", "reliability_diagram",
-           "accuracy_vs_budget"]
+           "accuracy_vs_budget", "picks_on_embedding"]
 
 
 def _axes(ax):
@@ -137,4 +137,28 @@ def accuracy_vs_budget(rows, *, ax=None, methods=None):
     ax.set_xlabel("budget (fraction of the training set kept, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend()
+    return ax
+
+
+def picks_on_embedding(Z2, y, picks, *, ax=None, title=None, label="picks"):
+    """Samples on a 2-D embedding `Z2` (n, 2) coloured by class `y`, with the `picks` (indices) drawn
+    large and black-edged on top: where a selection method spends its budget."""
+    Z2 = check_array_2d(Z2, name="Z2")
+    if Z2.shape[1] != 2:
+        raise ValueError(f"Z2 must have 2 columns (a 2-D embedding), got shape {Z2.shape}")
+    y = check_labels(y, n_samples=len(Z2))
+    picks = np.asarray(picks, dtype=np.int64)
+    if picks.ndim != 1 or (picks.size and (picks.min() < 0 or picks.max() >= len(Z2))):
+        raise ValueError(f"picks must be a 1-D array of indices in [0, {len(Z2)}), got {picks!r}")
+    ax = _axes(ax)
+    colors = dict(cmap="tab10", vmin=-0.5, vmax=9.5)  # class c -> the c-th tab10 colour
+    ax.scatter(*Z2.T, c=y, s=6, alpha=0.25, label=f"all samples (n={len(Z2)}, colour = class)",
+               **colors)
+    ax.scatter(*Z2[picks].T, c=y[picks], s=45, edgecolors="black", linewidths=0.8,
+               label=f"{label} (k={len(picks)})", **colors)
+    ax.set_xlabel("component 1")
+    ax.set_ylabel("component 2")
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
     return ax

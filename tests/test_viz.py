@@ -82,3 +82,25 @@ def test_accuracy_vs_budget_one_line_per_method(ax):
     np.testing.assert_allclose(random_line.get_xydata(), [[0.02, 70.0], [0.1, 88.0]])
     with pytest.raises(ValueError, match="'craig'"):
         viz.accuracy_vs_budget(rows, ax=ax, methods=["craig"])
+
+
+def test_picks_on_embedding_draws_all_then_picks(ax):
+    Z2 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    y = np.array([0, 1, 1, 2])
+    assert viz.picks_on_embedding(Z2, y, [3, 1], ax=ax, title="k-center", label="k-center") is ax
+    everything, picked = ax.collections
+    np.testing.assert_allclose(everything.get_offsets(), Z2)
+    np.testing.assert_allclose(picked.get_offsets(), [[3.0, 3.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(picked.get_array(), [2, 1])  # coloured by the picks' classes
+    assert ax.get_legend_handles_labels()[1] == ["all samples (n=4, colour = class)", "k-center (k=2)"]
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == "k-center"
+
+
+def test_picks_on_embedding_rejects_bad_input(ax):
+    with pytest.raises(ValueError, match="2 columns"):
+        viz.picks_on_embedding(np.zeros((3, 3)), [0, 1, 2], [0], ax=ax)
+    with pytest.raises(ValueError, match="picks"):
+        viz.picks_on_embedding(np.zeros((3, 2)), [0, 1, 2], [3], ax=ax)
+    with pytest.raises(ValueError, match="same length"):
+        viz.picks_on_embedding(np.zeros((3, 2)), [0, 1], [0], ax=ax)
+
