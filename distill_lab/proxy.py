@@ -12,17 +12,21 @@ from distill_lab.training import TrainConfig, embed, predict_proba, steps_per_ep
 __all__ = ["fit_proxy", "proxy_outputs", "PROXY_CONFIG"]
 
 PROXY_CONFIG = TrainConfig(epochs=1.0, batch_size=128, lr=3e-3)
+# One epoch of a small data set (digits: 11 steps) leaves a proxy near chance, whose scores mean
+# little; a floor of 200 steps costs well under a second there and nothing on MNIST (469 per epoch).
+MIN_STEPS = 200
 
 
 def fit_proxy(X, y, *, n_classes=None, image_shape=None, model: str = "mlp", epochs: float = 1.0,
               config: TrainConfig = PROXY_CONFIG, device="auto", random_state=None):
-    """Train a fresh proxy `model` for `epochs` passes (a fraction is allowed) over (X, y)."""
+    """Train a fresh proxy `model` for `epochs` passes (a fraction is allowed) over (X, y), and
+    for at least `MIN_STEPS` optimizer steps."""
     if not (isinstance(epochs, (int, float)) and epochs > 0):
         raise ValueError(f"proxy_epochs={epochs!r} must be a number > 0")
     n_classes = int(np.max(y)) + 1 if n_classes is None else n_classes
     net = make_model(model, X.shape[1], n_classes, image_shape=image_shape,
                      random_state=random_state)
-    steps = max(1, round(epochs * steps_per_epoch(len(X), config.batch_size)))
+    steps = max(MIN_STEPS, round(epochs * steps_per_epoch(len(X), config.batch_size)))
     train(net, X, y, config=config, steps=steps, device=device, random_state=random_state)
     return net
 

@@ -22,7 +22,7 @@ def check_probs(probs, name: str = "probs") -> np.ndarray:
     Raises a ValueError naming `name`, the offending row and what is allowed; logits or
     unnormalised scores are the usual mistake, so the message says to apply a softmax first.
     """
-    probs = check_array_2d(probs, name=name)  # 2-D, non-empty, finite
+    probs = check_array_2d(probs, name=name, dtype=np.float64)  # 2-D, non-empty, finite
     if probs.min() < 0:
         row = int(np.argmin(probs.min(axis=1)))
         raise ValueError(f"{name} must be non-negative class probabilities, got {probs.min():.4g} "

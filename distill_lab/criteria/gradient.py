@@ -216,9 +216,7 @@ def craig(G, budget, *, similarity="rbf", random_state=None):
     w_j = the number of samples that pick j represents (sum = n). Use `gradient_features` for G.
     Returns (indices (k,) int64 in selection order, weights (k,) float64).
     """
-    # float32 stays float32: facility location's time and memory scale with the itemsize.
-    G = check_array_2d(G, name="G", dtype=np.float32 if np.asarray(G).dtype == np.float32
-                       else np.float64)
+    G = check_array_2d(G, name="G")  # float32 stays float32: FL's cost scales with the itemsize
     k = resolve_budget(budget, len(G))
     from distill_lab.criteria import representative  # the gradient scores do not need it
 
