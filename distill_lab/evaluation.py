@@ -49,7 +49,7 @@ def default_protocol(dataset, protocol: str = "compute", seeds=(0, 1, 2), device
     """The protocol used in the benchmarks: logistic regression on digits (as in DESIGN.md),
     the 2-conv ConvNet for 3 epochs on MNIST."""
     if dataset.image_shape[-1] >= 28:
-        return Protocol(model="convnet", config=TrainConfig(epochs=3, batch_size=128, lr=3e-3),
+        return Protocol(model="convnet", config=TrainConfig(epochs=3, batch_size=64, lr=3e-3),
                         protocol=protocol, seeds=tuple(seeds), device=device)
     return Protocol(model="logreg", config=TrainConfig(epochs=40, batch_size=32, lr=5e-2),
                     protocol=protocol, seeds=tuple(seeds), device=device)
