@@ -12,7 +12,6 @@ import html
 import json
 import math
 import numbers
-import os
 import re
 import tempfile
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 from tqdm.auto import tqdm
+
+from distill_lab._io import atomic_write_text
 
 __all__ = ["QUICK_PARAMETERS", "NotebookRun", "write_results", "read_results", "find_notebooks",
            "source_hash", "run_sequence", "refresh_notebooks"]
@@ -56,22 +57,6 @@ def _json_safe(value):
                     f"got {type(value).__name__}: {value!r}")
 
 
-def _atomic_write_text(path, text: str) -> Path:
-    """Write to a temporary file beside `path`, then os.replace: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; reports are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_results(path, figures: dict) -> None:
     """Write a notebook's headline figures as JSON (atomically); the report's index shows them.
 
@@ -79,7 +64,7 @@ def write_results(path, figures: dict) -> None:
     """
     if not isinstance(figures, dict):
         raise TypeError(f"figures must be a dict of name -> value, got {type(figures).__name__}")
-    _atomic_write_text(path, json.dumps(_json_safe(figures), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(_json_safe(figures), indent=2, allow_nan=False) + "\n")
 
 
 def read_results(path) -> dict:
@@ -161,7 +146,7 @@ def _render_html(executed: Path, show_code: bool) -> Path:
     exporter = HTMLExporter(exclude_input=not show_code, exclude_input_prompt=not show_code,
                             exclude_output_prompt=not show_code)
     body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    return _atomic_write_text(executed.with_suffix(".html"), body)
+    return atomic_write_text(executed.with_suffix(".html"), body)
 
 
 def _run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
@@ -188,9 +173,9 @@ def _load_manifest(out_dir: Path) -> dict:
 
 
 def _write_report(out_dir: Path, manifest: dict) -> Path:
-    _atomic_write_text(out_dir / _MANIFEST, json.dumps(_json_safe(manifest), indent=2) + "\n")
+    atomic_write_text(out_dir / _MANIFEST, json.dumps(_json_safe(manifest), indent=2) + "\n")
     runs = [NotebookRun(**manifest[name]) for name in sorted(manifest)]
-    return _atomic_write_text(out_dir / "index.html", _render_index(runs))
+    return atomic_write_text(out_dir / "index.html", _render_index(runs))
 
 
 def _is_done(entry, key, out_dir: Path, name: str) -> bool:
@@ -331,7 +316,7 @@ def refresh_notebooks(notebooks_dir, only=None, *, kernel_name="python3", verbos
         nb = nbformat.read(source, as_version=4)
         _copy_outputs(run_nb, nb)
         nb.metadata.setdefault("distill_lab", {})["source_hash"] = source_hash(nb, QUICK_PARAMETERS)
-        _atomic_write_text(source, nbformat.writes(nb) + "\n")
+        atomic_write_text(source, nbformat.writes(nb) + "\n")
         refreshed.append(source)
     return refreshed
 

@@ -1,8 +1,8 @@
 """The selector contract (DESIGN.md §3): a scikit-learn estimator whose `fit` picks a subset.
 
 `fit` validates the data and the budget, splits the budget across classes when
-`class_balanced=True`, and records `indices_` (selection order), `weights_`, `scores_` and
-`selection_seconds_`. Subclasses implement `_prepare` (once, on all data) and `_select` (per pool).
+`class_balanced=True`, and records `indices_` (selection order), `weights_`, `scores_`,
+`budget_per_class_` and `selection_seconds_`. Subclasses implement `_prepare` (once, on all data) and `_select` (per pool).
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ class BaseSelector(BaseEstimator):
                        else np.concatenate([p[1] for p in parts]))
             indices, weights = self._order(state, indices, weights)
         self.selection_seconds_ = time.perf_counter() - start
+        self.budget_per_class_ = per_class   # {class: count} when class_balanced, else None
         self.indices_ = np.asarray(indices, dtype=np.int64)
         self.weights_ = None if weights is None else np.asarray(weights, dtype=np.float64)
         scores = state.get("scores")
