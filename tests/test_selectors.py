@@ -53,6 +53,9 @@ def test_contract(name, budget, expected, class_balanced, small):
     if class_balanced:
         counts = np.bincount(y[idx], minlength=10)
         assert counts.min() >= 1 and counts.sum() == expected
+        assert sel.budget_per_class_ == {c: int(n) for c, n in enumerate(counts)}
+    else:
+        assert sel.budget_per_class_ is None
     np.testing.assert_array_equal(X, X_before)           # fit never mutates its input
     np.testing.assert_array_equal(y, y_before)
     again = clone(sel).fit(X, y)                           # same random_state, same picks
