@@ -4,13 +4,12 @@ final asserts, no machine paths). nbval, run separately over notebooks/, checks 
 import ast
 import json
 import re
-import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from distill_lab.report import QUICK_PARAMETERS, declared_parameters, read_results, source_hash
+from distill_lab.report import QUICK_PARAMETERS, read_results, source_hash
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -37,18 +36,36 @@ def _text_outputs(cell):
                 yield value if isinstance(value, str) else json.dumps(value)
 
 
+@pytest.fixture(scope="module")
+def quick_report(kernel_env, tmp_path_factory):
+    """The README's main job, `distill-lab run`, executed once over the real notebooks (papermill
+    in quick mode): every notebook below is checked in the report it produced."""
+    from distill_lab.cli import main
+
+    out = tmp_path_factory.mktemp("report") / "quick"
+    status = main(["run", "--out", str(out)])
+    manifest = json.loads((out / "manifest.json").read_text())
+    return status, out, manifest
+
+
+@pytest.mark.slow
+def test_main_job_succeeds_and_writes_an_index(quick_report):
+    status, out, manifest = quick_report
+    failed = {name: entry["error"] for name, entry in manifest.items() if entry["status"] != "ok"}
+    assert status == 0 and not failed, f"notebooks failed under `distill-lab run`: {failed}"
+    index = (out / "index.html").read_text()
+    assert all(path.stem in index for path in NOTEBOOKS)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
-def test_executes_in_quick_mode(path, kernel_env):
-    import papermill
-
-    declared = declared_parameters(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        parameters = {k: v for k, v in QUICK_PARAMETERS.items() if k in declared}
-        parameters["results_path"] = str(Path(tmp) / "results.json")
-        papermill.execute_notebook(str(path), str(Path(tmp) / path.name), parameters=parameters,
-                                   cwd=tmp, kernel_name="python3", progress_bar=False)
-        assert read_results(parameters["results_path"]), f"{path.name} wrote no headline figures"
+def test_executes_in_quick_mode(path, quick_report):
+    _, out, manifest = quick_report
+    entry = manifest.get(path.stem)
+    assert entry is not None, f"{path.name} was not run"
+    assert entry["status"] == "ok", f"{path.name} failed: {entry['error']}"
+    assert (out / f"{path.stem}.html").stat().st_size > 0
+    assert read_results(out / "results" / f"{path.stem}.json"), f"{path.name} wrote no figures"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
