@@ -11,6 +11,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 collect_ignore_glob = ["fixtures/*"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """The test models are tiny: a second intra-op thread only adds hand-off cost, which grows to
+    10x the work on a busy 2-core machine. Restored after the session."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def kernel_env():
     """Let Jupyter kernels started by papermill import this checkout's distill_lab (kernels inherit

@@ -11,15 +11,6 @@ from distill_lab.data import load
 from distill_lab.models import make_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models: a second intra-op thread only adds contention on a shared CPU (restored after)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load("digits")

@@ -12,15 +12,6 @@ from distill_lab import data, make_selector  # noqa: E402
 from distill_lab.widgets import BUDGETS, Explorer, _montage, available_datasets  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny logreg steps: on a busy 2-core machine thread hand-offs cost 10x the work; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_available_datasets_lists_mnist_only_when_its_files_exist(tmp_path):
     assert available_datasets(tmp_path) == ["digits"]
     (tmp_path / "mnist").mkdir()
