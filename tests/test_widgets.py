@@ -6,8 +6,6 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-import torch  # noqa: E402
-
 from distill_lab import data, make_selector  # noqa: E402
 from distill_lab.widgets import BUDGETS, Explorer, _montage, available_datasets  # noqa: E402
 
