@@ -8,7 +8,6 @@ values (each change calls `redraw()`) or call `update()`, then read `indices_` a
 """
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from distill_lab import data
 from distill_lab.evaluation import default_protocol, train_and_score
 from distill_lab.selectors.registry import SELECTORS, make_selector
 from distill_lab.training import steps_per_epoch
+from distill_lab.viz import _mosaic
 
 __all__ = ["Explorer", "available_datasets", "BUDGETS"]
 
@@ -30,17 +30,6 @@ def available_datasets(data_dir=None) -> list:
     folder = data.default_data_dir() if data_dir is None else Path(data_dir)
     present = all((folder / "mnist" / f).is_file() for f in data.MNIST_FILES)
     return ["digits", "mnist"] if present else ["digits"]
-
-
-def _montage(images: np.ndarray, n_cols: int) -> np.ndarray:
-    """Tile (k, H, W) images into one (rows*(H+1), n_cols*(W+1)) array with 1-pixel gaps (NaN)."""
-    k, h, w = images.shape
-    n_rows = max(1, math.ceil(k / n_cols))
-    out = np.full((n_rows * (h + 1), n_cols * (w + 1)), np.nan, dtype=np.float32)
-    for i, img in enumerate(images):
-        r, c = divmod(i, n_cols)
-        out[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = img
-    return out
 
 
 class Explorer:
@@ -157,8 +146,7 @@ class Explorer:
 
     def plot_images(self, ds, ax):
         shown = self.indices_[:self.n_show]
-        h, w = ds.image_shape[1:]
-        ax.imshow(_montage(ds.X_train[shown].reshape(-1, h, w), n_cols=8), cmap="gray_r",
+        ax.imshow(_mosaic(ds.X_train[shown], ds.image_shape, n_cols=8), cmap="gray_r",
                   vmin=0, vmax=1)
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_xlabel("labels, row by row: " + " ".join(
