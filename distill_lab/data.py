@@ -1,21 +1,27 @@
 """Data sets: scikit-learn's digits (embedded) and MNIST (IDX files, downloaded with a checksum).
 
 Every loader returns a `Dataset` of flat float32 images in [0, 1] with int64 labels, a fixed
-train/test split, the number of classes and the image shape (C, H, W).
+train/test split, the number of classes and the image shape (C, H, W). MNIST files on disk are
+checked against their SHA-256 once (a stamp file beside them remembers it) and against their IDX
+headers on every load, so a misnamed or damaged file is an error, never a wrong data set.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from distill_lab._io import atomic_write_json
 from distill_lab._validation import check_random_state
 
 __all__ = ["Dataset", "load", "subsample", "default_data_dir", "DATASETS", "MNIST_FILES",
@@ -31,6 +37,9 @@ MNIST_FILES = {
     "t10k-labels-idx1-ubyte.gz": "b91679a0acfe4ba0e50a2437a903084cba1f5f92592b016a25a7dfd00455798b",
 }
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+MNIST_N = {"train": 60000, "t10k": 10000}      # samples per split, in both its images and labels
+IDX_MAGIC = {"labels": 2049, "images": 2051}   # 0x0801: 1-d uint8 array; 0x0803: 3-d uint8 array
+MNIST_STAMP = ".sha256-verified.json"  # {file name: {size, mtime_ns, sha256}} of verified files
 DIGITS_TEST_SIZE = 450  # 1,347 train / 450 test, as in DESIGN.md
 DIGITS_SPLIT_SEED = 0   # the split is part of the protocol, not a user's seed
 
@@ -88,18 +97,54 @@ def _load_digits() -> Dataset:
     return Dataset(X_tr, y_tr, X_te, y_te, n_classes=10, image_shape=(1, 8, 8), name="digits")
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Parse a gzip IDX file (magic: 0, 0, dtype code 0x08 = uint8, ndim) into a uint8 array."""
-    with gzip.open(path, "rb") as fh:
-        raw = fh.read()
+def _refetch_hint(path: Path) -> str:
+    return (f"delete {str(path)!r} and call load('mnist', download=True) to fetch it again, or "
+            f"copy the right MNIST file to that path")
+
+
+def _read_idx(path: Path, magic: int | None = None) -> np.ndarray:
+    """Parse a gzip IDX file (magic: 0, 0, dtype code 0x08 = uint8, ndim) into a uint8 array;
+    with `magic` given (2049 labels, 2051 images), the file must carry exactly that one."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            raw = fh.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # not gzip, cut short, bad CRC
+        raise ValueError(f"{path} is not a readable gzip file ({type(exc).__name__}: {exc}); "
+                         f"{_refetch_hint(path)}") from exc
+    except OSError as exc:
+        msg = (f"could not read {path} ({exc.strerror or exc}); check its permissions, or "
+               f"{_refetch_hint(path)}")
+        # OSError(errno, msg) keeps the subclass callers may catch, e.g. PermissionError
+        raise (OSError(exc.errno, msg) if exc.errno else OSError(msg)) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (bad header {raw[:4]!r})")
-    ndim = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes (bad header {raw[:4]!r}); "
+                         f"{_refetch_hint(path)}")
+    found, ndim = int.from_bytes(raw[:4], "big"), raw[3]
+    if magic is not None and found != magic:
+        kinds = {v: k for k, v in IDX_MAGIC.items()}
+        raise ValueError(f"{path} has IDX magic number {found} ({kinds.get(found, 'unknown')}, "
+                         f"{ndim}-d) but must have {magic} ({kinds.get(magic, 'unknown')}, "
+                         f"{magic & 0xFF}-d); {_refetch_hint(path)}")
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is truncated inside its header; {_refetch_hint(path)}")
+    dims = tuple(np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int).tolist())
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path} is truncated: header says {tuple(dims)}, found {data.size} bytes")
-    return data.reshape(tuple(dims))
+        raise ValueError(f"{path} is truncated: header says {dims}, found {data.size} bytes; "
+                         f"{_refetch_hint(path)}")
+    return data.reshape(dims)
+
+
+def _read_mnist_file(path: Path) -> np.ndarray:
+    """One MNIST file, checked against what its name says it holds: n labels or n 28x28 images
+    (n = 60000 for train, 10000 for t10k), so a file saved under another's name is caught."""
+    split, kind = path.name.split("-")[:2]  # "train" / "t10k", "images" / "labels"
+    shape = (MNIST_N[split], 28, 28) if kind == "images" else (MNIST_N[split],)
+    array = _read_idx(path, magic=IDX_MAGIC[kind])
+    if array.shape != shape:
+        raise ValueError(f"{path} holds an array of shape {array.shape}, but {path.name} must "
+                         f"hold {kind} of shape {shape}; {_refetch_hint(path)}")
+    return array
 
 
 def _sha256(path: Path) -> str:
@@ -129,36 +174,75 @@ def download_file(url: str, dest: Path, sha256: str, timeout: float = 30.0) -> P
     return dest
 
 
+def _fetch_mnist_file(fname: str, folder: Path, url: str) -> None:
+    try:
+        download_file(url.rstrip("/") + "/" + fname, folder / fname, MNIST_FILES[fname])
+    except (urllib.error.URLError, OSError) as exc:
+        raise FileNotFoundError(
+            f"could not download {fname} from {url} ({exc}); without a network, copy the four "
+            f"MNIST *-ubyte.gz files into {folder}") from None
+
+
+def _stamp(path: Path, sha256: str) -> dict:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+
+
+def _read_stamps(path: Path) -> dict:
+    # The stamp file only caches a check: when it is missing or unreadable, the check is redone.
+    try:
+        stamps = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamps if isinstance(stamps, dict) else {}
+
+
+def _write_stamps(path: Path, stamps: dict) -> None:
+    try:
+        atomic_write_json(path, stamps)
+    except OSError as exc:
+        warnings.warn(f"could not write {path} ({exc}), so every load('mnist') hashes its 11 MB "
+                      f"again; make {path.parent} writable to skip that", stacklevel=5)
+
+
 def _ensure_mnist(folder: Path, download: bool, base_url: str | None) -> None:
+    """Make the four files present and SHA-256-verified, downloading what is missing or (with
+    download=True) corrupt. A file is hashed only when its name, size or mtime changed since
+    the last verification recorded in the stamp file, so repeated loads stay fast."""
     missing = [f for f in MNIST_FILES if not (folder / f).exists()]
-    if not missing:
-        return
-    if not download:
+    if missing and not download:
         raise FileNotFoundError(f"MNIST files {missing} are missing from {folder}; put the four "
                                 f"*-ubyte.gz files there or call load('mnist', download=True)")
     url = base_url or os.environ.get("DISTILL_LAB_MNIST_URL", MNIST_URL)
-    for fname in missing:
-        try:
-            download_file(url.rstrip("/") + "/" + fname, folder / fname, MNIST_FILES[fname])
-        except (urllib.error.URLError, OSError) as exc:
-            raise FileNotFoundError(
-                f"could not download {fname} from {url} ({exc}); without a network, copy the four "
-                f"MNIST *-ubyte.gz files into {folder}") from None
+    stamps = _read_stamps(folder / MNIST_STAMP)
+    verified = {}
+    for fname, sha256 in MNIST_FILES.items():
+        path = folder / fname
+        if fname in missing:
+            _fetch_mnist_file(fname, folder, url)  # download_file checks the SHA-256
+        elif stamps.get(fname) != _stamp(path, sha256):  # new or changed since verified
+            got = _sha256(path)
+            if got != sha256 and not download:
+                raise ValueError(f"{path} does not match the published MNIST {fname}: sha256 "
+                                 f"{got}, expected {sha256}; {_refetch_hint(path)}")
+            if got != sha256:
+                _fetch_mnist_file(fname, folder, url)  # replaces the corrupt file
+        verified[fname] = _stamp(path, sha256)
+    if verified != stamps:
+        _write_stamps(folder / MNIST_STAMP, verified)
 
 
 def _load_mnist(folder: Path, download: bool, base_url: str | None) -> Dataset:
     _ensure_mnist(folder, download, base_url)
 
-    def images(fname):
-        return (_read_idx(folder / fname).reshape(-1, 28 * 28) / 255.0).astype(np.float32)
+    def images(fname):  # (n, 28, 28) uint8 -> (n, 784) float32 in [0, 1]
+        return (_read_mnist_file(folder / fname).reshape(-1, 28 * 28) / 255.0).astype(np.float32)
 
-    def labels(fname):
-        return _read_idx(folder / fname).astype(np.int64)
+    def labels(fname):  # (n,) int64; n matches the images', as _read_mnist_file checks both
+        return _read_mnist_file(folder / fname).astype(np.int64)
 
     X_tr, y_tr = images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz")
     X_te, y_te = images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz")
-    if len(X_tr) != len(y_tr) or len(X_te) != len(y_te):
-        raise ValueError(f"MNIST files in {folder} disagree: images and labels differ in length")
     return Dataset(X_tr, y_tr, X_te, y_te, n_classes=10, image_shape=(1, 28, 28), name="mnist")
 
 

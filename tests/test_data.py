@@ -1,6 +1,9 @@
 import gzip
 import hashlib
 import http.server
+import json
+import os
+import re
 import struct
 import threading
 from functools import partial
@@ -52,8 +55,9 @@ def _idx_bytes(array: np.ndarray) -> bytes:
 
 
 @pytest.fixture
-def mnist_fixture(tmp_path):
-    """Tiny IDX files in MNIST's format, and their checksums."""
+def mnist_fixture(tmp_path, monkeypatch):
+    """Tiny IDX files in MNIST's format (20 train, 10 test samples), and their checksums."""
+    monkeypatch.setattr(data, "MNIST_N", {"train": 20, "t10k": 10})
     rng = np.random.RandomState(0)
     arrays = {
         "train-images-idx3-ubyte.gz": rng.randint(0, 256, (20, 28, 28)),
@@ -93,7 +97,8 @@ def test_mnist_download_verifies_checksums_and_parses(tmp_path, mnist_fixture, l
     np.testing.assert_allclose(ds.X_train[3] * 255, arrays["train-images-idx3-ubyte.gz"][3].ravel(),
                                atol=1e-3)
     np.testing.assert_array_equal(ds.y_train, np.arange(20) % 10)
-    assert sorted(p.name for p in (tmp_path / "cache" / "mnist").iterdir()) == sorted(sums)
+    folder = tmp_path / "cache" / "mnist"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*sums, data.MNIST_STAMP])
     # second load reads the cache: no server needed
     again = data.load("mnist", data_dir=tmp_path / "cache", base_url="http://127.0.0.1:9/")
     np.testing.assert_array_equal(again.X_test, ds.X_test)
@@ -125,3 +130,142 @@ def test_truncated_idx_is_rejected(tmp_path):
     path.write_bytes(gzip.compress(raw))
     with pytest.raises(ValueError, match="truncated"):
         data._read_idx(path)
+    path.write_bytes(gzip.compress(raw[:9]))  # cut inside the dims
+    with pytest.raises(ValueError, match="truncated inside its header"):
+        data._read_idx(path)
+
+
+# ---------------------------------------------------------------- MNIST files already on disk
+def _install(folder, files, monkeypatch, trusted=None):
+    """Write {name: gzip bytes} into folder. MNIST_FILES then lists `trusted` (default: these
+    very bytes, so the checksum passes and the IDX checks are what is tested)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, raw in files.items():
+        (folder / name).write_bytes(raw)
+    sums = {name: hashlib.sha256(raw).hexdigest() for name, raw in (trusted or files).items()}
+    monkeypatch.setattr(data, "MNIST_FILES", sums)
+    return folder
+
+
+def _tiny_files(mnist_fixture):
+    served, _, _ = mnist_fixture
+    return {p.name: p.read_bytes() for p in served.iterdir()}
+
+
+def test_images_saved_under_the_labels_name_are_rejected(tmp_path, mnist_fixture, monkeypatch):
+    # the issue: the train images under the train-labels name loaded with y_train (n, 28, 28)
+    files = _tiny_files(mnist_fixture)
+    files["train-labels-idx1-ubyte.gz"] = files["train-images-idx3-ubyte.gz"]
+    folder = _install(tmp_path / "mnist", files, monkeypatch)
+    bad = re.escape(str(folder / "train-labels-idx1-ubyte.gz"))
+    with pytest.raises(ValueError, match=rf"{bad}.* magic number 2051 \(images, 3-d\) but must "
+                                         r"have 2049 \(labels, 1-d\).*delete.*download=True"):
+        data.load("mnist", data_dir=tmp_path, download=False)
+
+
+def _uint8(shape):
+    return np.zeros(shape, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("name, array, expected", [
+    ("train-images-idx3-ubyte.gz", _uint8((20, 28, 27)), r"\(20, 28, 27\).*images of shape "
+                                                          r"\(20, 28, 28\)"),
+    ("t10k-images-idx3-ubyte.gz", _uint8((20, 28, 28)), r"\(20, 28, 28\).*images of shape "
+                                                         r"\(10, 28, 28\)"),
+    ("train-labels-idx1-ubyte.gz", _uint8((19,)), r"\(19,\).*labels of shape \(20,\)"),
+    ("t10k-labels-idx1-ubyte.gz", _uint8((10, 1)), r"magic number 2050"),
+])
+def test_mnist_file_dims_must_match_its_name(tmp_path, mnist_fixture, monkeypatch, name, array,
+                                             expected):
+    files = dict(_tiny_files(mnist_fixture), **{name: _idx_bytes(array)})
+    folder = _install(tmp_path / "mnist", files, monkeypatch)
+    with pytest.raises(ValueError, match=rf"{re.escape(str(folder / name))}.*{expected}.*delete"):
+        data.load("mnist", data_dir=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("damage", ["not gzip", "cut short", "bad crc"])
+def test_damaged_gzip_names_the_file_and_the_fix(tmp_path, mnist_fixture, monkeypatch, damage):
+    files = _tiny_files(mnist_fixture)
+    raw = files["t10k-images-idx3-ubyte.gz"]
+    files["t10k-images-idx3-ubyte.gz"] = {
+        "not gzip": b"<html>404 Not Found</html>",
+        "cut short": raw[: len(raw) // 2],
+        "bad crc": raw[:-8] + bytes(b ^ 0xFF for b in raw[-8:-4]) + raw[-4:],
+    }[damage]
+    folder = _install(tmp_path / "mnist", files, monkeypatch)
+    bad = re.escape(str(folder / "t10k-images-idx3-ubyte.gz"))
+    with pytest.raises(ValueError, match=rf"{bad} is not a readable gzip file.*delete"):
+        data.load("mnist", data_dir=tmp_path, download=False)
+
+
+def test_unreadable_file_keeps_its_os_error_type_and_names_the_path(tmp_path, monkeypatch):
+    def denied(path, mode):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(data.gzip, "open", denied)
+    where = re.escape(str(tmp_path / "x.gz"))
+    with pytest.raises(PermissionError, match=rf"could not read {where}.*permissions"):
+        data._read_idx(tmp_path / "x.gz")
+
+
+def test_checksum_mismatch_on_disk_is_an_error_offline(tmp_path, mnist_fixture, monkeypatch):
+    files = _tiny_files(mnist_fixture)
+    trusted = dict(files)
+    files["train-labels-idx1-ubyte.gz"] = _idx_bytes(np.arange(20)[::-1] % 10)  # valid, but wrong
+    folder = _install(tmp_path / "mnist", files, monkeypatch, trusted=trusted)
+    bad = folder / "train-labels-idx1-ubyte.gz"
+    where = re.escape(str(bad))
+    with pytest.raises(ValueError, match=rf"{where} does not match the published MNIST .*sha256 "
+                                         rf"{hashlib.sha256(files[bad.name]).hexdigest()}, "
+                                         rf"expected {data.MNIST_FILES[bad.name]}.*delete"):
+        data.load("mnist", data_dir=tmp_path, download=False)
+    assert bad.read_bytes() == files[bad.name]  # offline, nothing is touched
+
+
+def test_download_replaces_a_corrupt_file(tmp_path, mnist_fixture, loopback_server, monkeypatch):
+    files = _tiny_files(mnist_fixture)
+    trusted = dict(files)
+    files["train-labels-idx1-ubyte.gz"] = _idx_bytes(np.arange(20)[::-1] % 10)
+    folder = _install(tmp_path / "mnist", files, monkeypatch, trusted=trusted)
+    ds = data.load("mnist", data_dir=tmp_path, base_url=loopback_server)
+    np.testing.assert_array_equal(ds.y_train, np.arange(20) % 10)
+    assert (folder / "train-labels-idx1-ubyte.gz").read_bytes() == trusted[
+        "train-labels-idx1-ubyte.gz"]
+    assert not list(folder.glob("*.part"))
+
+
+def test_checksums_are_verified_once_then_trusted_until_a_file_changes(tmp_path, mnist_fixture,
+                                                                       monkeypatch):
+    folder = _install(tmp_path / "mnist", _tiny_files(mnist_fixture), monkeypatch)
+    hashed = []
+    real_sha256 = data._sha256
+    monkeypatch.setattr(data, "_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
+    data.load("mnist", data_dir=tmp_path, download=False)
+    assert sorted(hashed) == sorted(data.MNIST_FILES)
+    stamps = json.loads((folder / data.MNIST_STAMP).read_text())
+    assert sorted(stamps) == sorted(data.MNIST_FILES)
+    hashed.clear()
+    data.load("mnist", data_dir=tmp_path, download=False)
+    assert hashed == []  # the stamp matched: no file read twice
+    path = folder / "t10k-labels-idx1-ubyte.gz"
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # e.g. copied over again
+    data.load("mnist", data_dir=tmp_path, download=False)
+    assert hashed == [path.name]
+    (folder / data.MNIST_STAMP).write_text("{not json")  # a damaged stamp only costs a re-hash
+    hashed.clear()
+    data.load("mnist", data_dir=tmp_path, download=False)
+    assert sorted(hashed) == sorted(data.MNIST_FILES)
+
+
+def test_unwritable_stamp_warns_and_still_loads(tmp_path, mnist_fixture, monkeypatch):
+    folder = _install(tmp_path / "mnist", _tiny_files(mnist_fixture), monkeypatch)
+
+    def read_only(path, obj):
+        raise PermissionError(13, "Read-only file system", str(path))
+
+    monkeypatch.setattr(data, "atomic_write_json", read_only)
+    where = re.escape(str(folder / data.MNIST_STAMP))
+    with pytest.warns(UserWarning, match=rf"could not write {where}.*writable"):
+        ds = data.load("mnist", data_dir=tmp_path, download=False)
+    assert ds.X_train.shape == (20, 784)

@@ -1,6 +1,7 @@
 """Checkpoints: atomic writes, bit-exact resume, interrupted runs, corrupt / mismatched files."""
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -124,3 +125,38 @@ def test_failed_write_keeps_the_previous_checkpoint(tmp_path):
     torch.save({"something": "else"}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not a distill_lab"):
         load_checkpoint(tmp_path / "other.pt", {"a": 1})
+
+
+def test_save_removes_temp_files_an_interrupted_save_left_behind(tmp_path):
+    path = tmp_path / "run.pt"
+    save_checkpoint(path, {"a": 1}, {"step": 1})
+    stale = [tmp_path / ".run.pt.k3x9_q2a.tmp", tmp_path / ".run.pt.w8z1m4p0.tmp"]  # killed saves
+    others = [tmp_path / ".run.pt.bak.k3x9_q2a.tmp",  # another checkpoint's: not ours to delete
+              tmp_path / "run.pt.tmp", tmp_path / ".run.pt.notes"]
+    for p in stale + others:
+        p.write_bytes(b"partial")
+    save_checkpoint(path, {"a": 1}, {"step": 2})
+    assert sorted(os.listdir(tmp_path)) == sorted([p.name for p in others] + ["run.pt"])
+    assert load_checkpoint(path, {"a": 1}) == {"step": 2}
+
+
+def test_training_cleans_a_stale_temp_file_on_its_next_save(tmp_path):
+    X, y = _digits_subset()
+    path = tmp_path / "gan.pt"
+    stale = tmp_path / ".gan.pt.abcd1234.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    MAKERS["gan"](random_state=0).fit(X, y, steps=1, checkpoint_path=path)
+    assert os.listdir(tmp_path) == ["gan.pt"]
+
+
+@pytest.mark.parametrize("kind", ["gan", "ddpm"])
+def test_resuming_a_longer_checkpoint_warns_with_both_step_counts(tmp_path, kind):
+    X, y = _digits_subset()
+    path = tmp_path / "run.pt"
+    MAKERS[kind](random_state=0).fit(X, y, steps=4, checkpoint_path=path)
+    with pytest.warns(UserWarning, match=r"already holds 4 steps, more than steps=2.*resume=False"):
+        model = MAKERS[kind](random_state=0).fit(X, y, steps=2, checkpoint_path=path)
+    assert model.step_ == 4 and len(model.history_) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as many steps as asked: nothing to warn about
+        MAKERS[kind](random_state=0).fit(X, y, steps=4, checkpoint_path=path)

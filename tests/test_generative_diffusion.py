@@ -48,6 +48,28 @@ def test_q_sample_moments_match_iterating_the_one_step_process():
         assert abs(sample.var().item() - v) < 5 * se_var
 
 
+# T below 20 once pushed the linear betas to >= 1: abar_t <= 0, NaN under sqrt, DDIM divided by 0.
+ANY_T = [1, 2, 5, 10, 19, 1000]
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+@pytest.mark.parametrize("T", ANY_T)
+def test_schedules_keep_abar_strictly_positive_for_any_T(schedule, T):
+    betas = beta_schedule(schedule, T)
+    assert betas.shape == (T,) and np.all(betas > 0) and np.all(betas <= 0.999)
+    abar64 = alphas_cumprod(betas)
+    abar32 = torch.tensor(abar64, dtype=torch.float32).numpy()  # what the model stores
+    for abar in (abar64, abar32):
+        assert np.all(np.isfinite(abar)) and np.all(abar > 0) and np.all(abar < 1)
+        assert np.all(np.diff(abar) < 0)
+
+
+def test_timesteps_below_one_is_a_clear_error():
+    for bad in (0, -3, 2.0, True):
+        with pytest.raises(ValueError, match=rf"timesteps must be an int >= 1, got {bad!r}"):
+            beta_schedule("linear", bad)
+
+
 def test_ddim_timesteps():
     taus = ddim_timesteps(1000, 10)
     assert len(taus) == 10 and taus[0] == 999 and taus[-1] == 0 and np.all(np.diff(taus) < 0)
@@ -80,6 +102,20 @@ def test_ddim_with_oracle_recovers_the_point_in_n_steps_calls(n_steps):
     torch.testing.assert_close(x, targets[y], atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+@pytest.mark.parametrize("T", ANY_T)
+def test_ddim_steps_are_finite_for_any_T(schedule, T):
+    abar = torch.tensor(alphas_cumprod(beta_schedule(schedule, T)), dtype=torch.float32)
+    targets = torch.stack([torch.full((1, 4, 4), 0.5), torch.full((1, 4, 4), -0.25)])
+    y = torch.tensor([0, 1, 1])
+    for eta in (0.0, 1.0):
+        model = Oracle(targets, abar)  # its output depends on x_t, so a NaN cannot hide
+        x = ddim_sample(model, y, (1, 4, 4), abar, n_steps=min(T, 10), eta=eta,
+                        generator=torch.Generator().manual_seed(0))
+        assert torch.isfinite(x).all()
+        torch.testing.assert_close(x, targets[y], atol=1e-3, rtol=0)
+
+
 def test_guidance_combines_conditional_and_unconditional_linearly():
     abar = torch.tensor(alphas_cumprod(beta_schedule("linear", 100)), dtype=torch.float32)
     # label 0 -> 0.4, null label (1) -> 0.1: guided eps is the oracle of 0.1 + s (0.4 - 0.1)
@@ -96,7 +132,7 @@ def test_p_losses_drops_labels_to_null_class():
 
     def model(x, t, y):
         seen.append(y.clone())
-        return torch.zeros_like(x)
+        return 0 * x  # the zero predictor, but a NaN in x_t (abar_t <= 0) still reaches the loss
 
     x0 = torch.zeros(64, 1, 8, 8)
     y = torch.zeros(64, dtype=torch.long)
@@ -104,6 +140,7 @@ def test_p_losses_drops_labels_to_null_class():
     loss = p_losses(model, x0, y, abar, g, p_uncond=1.0, null_class=10)
     assert torch.all(seen[0] == 10)
     assert loss.item() == pytest.approx(1.0, abs=0.1)  # E|eps|^2 = 1 for the zero predictor
+    assert torch.isfinite(loss)
     p_losses(model, x0, y, abar, g, p_uncond=0.0, null_class=10)
     assert torch.all(seen[1] == 0)
 
@@ -136,6 +173,17 @@ def test_ddpm_fit_distill_shapes_and_determinism():
     assert Xa.min() >= 0 and Xa.max() <= 1
     np.testing.assert_array_equal(Xa, Xb)
     assert len(a.loss_history()["loss"]) == 4 and a.train_seconds_ > 0
+
+
+@pytest.mark.parametrize("T", ANY_T)
+def test_ddpm_trains_and_samples_finite_images_for_any_T(T):
+    X, y = _digits_subset()
+    model = ConditionalDDPM((1, 8, 8), 10, timesteps=T, schedule="linear", width=8,
+                            batch_size=16, device="cpu", verbose=False, random_state=0)
+    model.fit(X, y, steps=2)
+    assert np.all(np.isfinite(model.loss_history()["loss"]))
+    X_syn, _ = model.distill(1, random_state=0, n_steps=min(T, 5))
+    assert np.all(np.isfinite(X_syn))  # the U-Net depends on its input: NaN would propagate
 
 
 def test_ddpm_bad_input():

@@ -14,6 +14,7 @@ import numbers
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,11 @@ class BaseGenerator(BaseEstimator):
         ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
         if ckpt is not None and resume and ckpt.exists():
             self._restore(load_checkpoint(ckpt, meta))
+            if self.step_ > steps:  # steps counts the total, so a longer run is not cut back
+                warnings.warn(f"checkpoint {str(ckpt)!r} already holds {self.step_} steps, more "
+                              f"than steps={steps}; returning the model at step {self.step_}. "
+                              "Pass resume=False (or another checkpoint_path) to train a "
+                              f"{steps}-step model", UserWarning, stacklevel=2)
         self._loop(X, y, int(steps), ckpt, meta, checkpoint_every)
         return self
 

@@ -1,7 +1,8 @@
 """Atomic training checkpoints: write to a temporary file in the same folder, then `os.replace`.
 
 A crash or Ctrl-C during a write therefore leaves either the previous checkpoint or the new one,
-never a half-written file. Loading checks a format tag and the run's metadata (model settings,
+never a half-written file; a temporary file that a killed process left behind is removed by the
+next save to the same path. Loading checks a format tag and the run's metadata (model settings,
 data fingerprint, device type) and raises `CheckpointError` without touching the file when either
 does not match.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -32,10 +34,26 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     return f"{X.shape}:{digest.hexdigest()[:16]}"
 
 
+def _temp_files(path: Path) -> list[Path]:
+    """The temporary files `save_checkpoint` creates for `path`: .{name}.<mkstemp id>.tmp.
+    (The id has no dot, so the temporary files of "run.pt.bak" are not those of "run.pt".)"""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[^.]+" + re.escape(".tmp"))
+    return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    # One run writes a checkpoint path at a time (resuming assumes it too), so a temporary file
+    # of `path` that exists before this save starts was left by an earlier save that was killed
+    # before its cleanup below could run (SIGKILL, out of memory, a restarted kernel).
+    for tmp in _temp_files(path):
+        tmp.unlink(missing_ok=True)
+
+
 def save_checkpoint(path, meta: dict, state: dict) -> Path:
     """Write {format, meta, state} to `path` atomically and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

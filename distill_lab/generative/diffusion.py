@@ -21,18 +21,27 @@ from .unet import UNet
 __all__ = ["beta_schedule", "alphas_cumprod", "q_sample", "p_losses", "ddim_timesteps",
            "ddim_sample", "ConditionalDDPM"]
 
+MAX_BETA = 0.999  # the cap of Nichol & Dhariwal's reference code: 1 - beta_t >= 1e-3
+
 
 def beta_schedule(name: str, timesteps: int) -> np.ndarray:
-    """beta_1..beta_T (float64): "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal, 2021)."""
-    if isinstance(timesteps, bool) or not isinstance(timesteps, numbers.Integral) or timesteps < 2:
-        raise ValueError(f"timesteps must be an int >= 2, got {timesteps!r}")
+    """beta_1..beta_T (float64): "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal, 2021).
+
+    Both are clipped to beta_t <= MAX_BETA, so abar_t stays strictly positive for every T >= 1
+    and DDIM never divides by sqrt(abar_t) = 0.
+    """
+    if isinstance(timesteps, bool) or not isinstance(timesteps, numbers.Integral) or timesteps < 1:
+        raise ValueError(f"timesteps must be an int >= 1, got {timesteps!r}")
     if name == "linear":
-        scale = 1000 / timesteps  # keeps abar_T ~ 4e-5 whatever T is
-        return np.linspace(1e-4 * scale, 0.02 * scale, timesteps, dtype=np.float64)
+        # Scaling by 1000 / T keeps abar_T ~ 4e-5 for large T; for T <= 20 the top betas reach
+        # or pass 1 (abar_T <= 0: NaN under sqrt) and are clipped, as the cosine betas are.
+        scale = 1000 / timesteps
+        betas = np.linspace(1e-4 * scale, 0.02 * scale, timesteps, dtype=np.float64)
+        return np.clip(betas, 0, MAX_BETA)
     if name == "cosine":
         s = 0.008
         f = np.cos((np.arange(timesteps + 1) / timesteps + s) / (1 + s) * math.pi / 2) ** 2
-        return np.clip(1 - f[1:] / f[:-1], 0, 0.999)  # abar_t = f(t) / f(0)
+        return np.clip(1 - f[1:] / f[:-1], 0, MAX_BETA)  # abar_t = f(t) / f(0)
     raise ValueError(f"schedule={name!r} is not supported; use 'linear' or 'cosine'")
 
 
