@@ -1,14 +1,20 @@
-"""The small networks of the evaluation protocol: softmax regression, an MLP and a 2-conv ConvNet.
+"""The networks of the evaluation protocol: softmax regression, an MLP, a 2-conv ConvNet, and
+ConvNet-3, the evaluation network of the dataset-condensation literature (DC, DSA, DM; Zhao et al.
+2021-2023): three blocks of conv 3x3 -> instance norm -> ReLU -> average-pool 2, then linear.
 
-Every model takes flat inputs (B, C*H*W), returns logits (B, n_classes), exposes `embed(x)` (the
-penultimate features, 128-dimensional except for logreg) and its last layer as `classifier`.
+Every model takes flat inputs (B, C*H*W) in the library's [0, 1] pixel scale, returns logits
+(B, n_classes), exposes `embed(x)` (the penultimate features: 128-dimensional for the MLP and the
+2-conv ConvNet, width * (H/8) * (W/8) for ConvNet-3, the input for logreg) and its last layer as
+`classifier`. ConvNet-3 standardizes its input itself with the training set's per-channel mean and
+std, stored as buffers, so every caller keeps passing [0, 1] pixels.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-__all__ = ["MODELS", "make_model", "LogReg", "MLP", "ConvNet", "EMBED_DIM"]
+__all__ = ["MODELS", "make_model", "LogReg", "MLP", "ConvNet", "ConvNet3", "Standardize",
+           "EMBED_DIM"]
 
 EMBED_DIM = 128
 
@@ -68,18 +74,76 @@ class ConvNet(nn.Module):
         return self.classifier(self.embed(x))
 
 
-MODELS = ("logreg", "mlp", "convnet")
+class Standardize(nn.Module):
+    """(x - mean) / std per channel, with mean and std fixed buffers (from the training set)."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        mean = torch.as_tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1)   # (1, C, 1, 1)
+        std = torch.as_tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1)
+        if not torch.all(std > 0):
+            raise ValueError(f"std={std.flatten().tolist()} must be > 0 for every channel")
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+class ConvNet3(nn.Module):
+    """[conv3x3(w) - instance norm - ReLU - avgpool2] x depth, flatten, linear (the papers' ConvNet).
+
+    depth None means 3 (the papers' ConvNet-3) for images of 16x16 and larger, 2 below: on an 8x8
+    digit a third block would normalize 2x2 maps, whose pooled output barely depends on the input.
+    28x28 inputs are padded to 32x32 by the first convolution (padding 3), as the reference does,
+    so the last map is 4x4. Instance norm is GroupNorm with one group per channel and an affine.
+    """
+
+    def __init__(self, image_shape, n_classes: int, width: int = 32, mean=0.0, std=1.0,
+                 depth: int | None = None):
+        super().__init__()
+        c, h, w = image_shape
+        depth = depth if depth is not None else (3 if min(h, w) >= 16 else 2)
+        pad = 3 if (h, w) == (28, 28) and depth == 3 else 1
+        side = (h + 2 * pad - 2) >> depth, (w + 2 * pad - 2) >> depth
+        if min(side) < 1 or (pad == 1 and (h % 2 ** depth or w % 2 ** depth)):
+            raise ValueError(f"image_shape={tuple(image_shape)} is not supported by ConvNet3 "
+                             f"with depth={depth}: height and width must be 28 or multiples of "
+                             f"{2 ** depth}")
+        self.image_shape = tuple(image_shape)
+        self.standardize = Standardize(torch.as_tensor(mean).expand(c),
+                                       torch.as_tensor(std).expand(c))
+        layers, channels = [], c
+        for block in range(depth):
+            layers += [nn.Conv2d(channels, width, 3, padding=pad if block == 0 else 1),
+                       nn.GroupNorm(width, width, affine=True), nn.ReLU(inplace=True),
+                       nn.AvgPool2d(2)]
+            channels = width
+        self.features = nn.Sequential(*layers, nn.Flatten())     # (B, w * side_h * side_w)
+        self.classifier = nn.Linear(width * side[0] * side[1], n_classes)
+
+    def embed(self, x):
+        x = x.reshape(-1, *self.image_shape)                     # (B, C*H*W) -> (B, C, H, W)
+        return self.features(self.standardize(x))                # (B, w * side_h * side_w)
+
+    def forward(self, x):
+        return self.classifier(self.embed(x))
+
+
+MODELS = ("logreg", "mlp", "convnet", "convnet3")
 
 
 def make_model(name: str, n_features: int, n_classes: int, image_shape=None,
-               random_state=None) -> nn.Module:
+               random_state=None, *, width: int = 32, mean=0.0, std=1.0,
+               depth: int | None = None) -> nn.Module:
     """Build a freshly initialized model; `random_state` (int) fixes the initialization without
-    touching torch's global random state."""
+    touching torch's global random state. `width`, `depth`, `mean` and `std` (per channel, or one
+    number) apply to ConvNet-3 only."""
     if name not in MODELS:
         raise ValueError(f"model={name!r} is not a known model; choose one of {list(MODELS)}")
-    if name == "convnet":
+    if name in ("convnet", "convnet3"):
         if image_shape is None:
-            raise ValueError("model='convnet' needs image_shape=(C, H, W); got None")
+            raise ValueError(f"model={name!r} needs image_shape=(C, H, W); got None")
         if int(torch.tensor(image_shape).prod()) != n_features:
             raise ValueError(f"image_shape={tuple(image_shape)} does not match "
                              f"n_features={n_features}")
@@ -91,7 +155,9 @@ def make_model(name: str, n_features: int, n_classes: int, image_shape=None,
             return LogReg(n_features, n_classes)
         if name == "mlp":
             return MLP(n_features, n_classes)
-        return ConvNet(image_shape, n_classes)
+        if name == "convnet":
+            return ConvNet(image_shape, n_classes)
+        return ConvNet3(image_shape, n_classes, width=width, mean=mean, std=std, depth=depth)
 
 
 def _seed_from(random_state) -> int:

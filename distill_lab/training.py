@@ -1,8 +1,11 @@
-"""One training loop for every training set: AdamW with a OneCycle schedule, optional sample weights.
+"""One training loop for every training set: AdamW with a OneCycle schedule (the library's
+default), or the dataset-condensation papers' SGD with momentum, a x0.1 step at half time and DSA
+augmentation (Zhao & Bilen, ICML 2021); optional sample weights.
 
 The same loop trains the full-data baseline, every distilled set, proxy models and synthetic sets,
 so that differences in accuracy come from the data alone. On the CPU a run is deterministic for a
-given `random_state` (it fixes the batch order; the model's init is fixed by `make_model`).
+given `random_state` (it fixes the batch order and the augmentations; the model's init is fixed by
+`make_model`).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from distill_lab.augment import check_strategy, dsa
 from distill_lab._validation import (check_array_2d, check_labels, check_random_state,
                                      resolve_device)
 
@@ -24,13 +28,21 @@ __all__ = ["TrainConfig", "TrainResult", "train", "predict_proba", "embed", "acc
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimizer and schedule shared by every training set of one experiment."""
+    """Optimizer and schedule shared by every training set of one experiment.
+
+    optimizer "adamw" or "sgd" (with `momentum`); schedule "onecycle", "constant", or "step"
+    (lr x0.1 at half of the steps, the papers' rule); augment None or a DSA strategy such as
+    "color_crop_cutout_flip_scale_rotate" (needs a model with `image_shape`).
+    """
 
     epochs: float = 3.0
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 5e-4
-    schedule: str = "onecycle"   # "onecycle" or "constant"
+    schedule: str = "onecycle"
+    optimizer: str = "adamw"
+    momentum: float = 0.9
+    augment: str | None = None
 
     def __post_init__(self):
         if not self.epochs > 0:
@@ -39,8 +51,14 @@ class TrainConfig:
             raise ValueError(f"batch_size={self.batch_size!r} must be an int >= 1")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr} must be > 0")
-        if self.schedule not in ("onecycle", "constant"):
-            raise ValueError(f"schedule={self.schedule!r} must be 'onecycle' or 'constant'")
+        if self.schedule not in ("onecycle", "constant", "step"):
+            raise ValueError(f"schedule={self.schedule!r} must be 'onecycle', 'constant' or 'step'")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"optimizer={self.optimizer!r} must be 'adamw' or 'sgd'")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum={self.momentum!r} must lie in [0, 1)")
+        if self.augment is not None:
+            check_strategy(self.augment)
 
 
 @dataclass
@@ -95,10 +113,10 @@ def train(model: nn.Module, X, y, *, config: TrainConfig = TrainConfig(), steps:
     X_t = torch.as_tensor(X, device=dev)
     y_t = torch.as_tensor(y, device=dev)
     w_t = torch.as_tensor(w, device=dev) if w is not None else None
-    gen = torch.Generator().manual_seed(int(check_random_state(random_state).randint(2**31 - 1)))
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total)
-             if config.schedule == "onecycle" and total > 1 else None)
+    rng = check_random_state(random_state)
+    gen = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
+    augment = _augmenter(model, config.augment, rng, dev)
+    opt, sched = _optimizer(model, config, total)
 
     model.train()
     loss_value = float("nan")
@@ -106,7 +124,8 @@ def train(model: nn.Module, X, y, *, config: TrainConfig = TrainConfig(), steps:
     for idx in tqdm(_batches(len(X), batch_size, total, gen), total=total, disable=not verbose,
                     desc="train", leave=False):
         idx = idx.to(dev)
-        losses = nn.functional.cross_entropy(model(X_t[idx]), y_t[idx], reduction="none")  # (B,)
+        losses = nn.functional.cross_entropy(model(augment(X_t[idx])), y_t[idx],
+                                             reduction="none")                           # (B,)
         loss = (losses * w_t[idx]).mean() if w_t is not None else losses.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -119,6 +138,33 @@ def train(model: nn.Module, X, y, *, config: TrainConfig = TrainConfig(), steps:
     seconds = time.perf_counter() - start
     model.eval()
     return TrainResult(model=model, steps=total, seconds=seconds, final_loss=loss_value)
+
+
+def _optimizer(model: nn.Module, config: TrainConfig, total: int):
+    """The optimizer and its per-step scheduler (None for a constant learning rate)."""
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                              weight_decay=config.weight_decay)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.schedule == "onecycle" and total > 1:
+        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total)
+    if config.schedule == "step":
+        return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[total // 2], gamma=0.1)
+    return opt, None
+
+
+def _augmenter(model: nn.Module, strategy, rng, device):
+    """x -> x for no augmentation; else flat batches (B, C*H*W) through DSA with their own
+    seeded generator (drawn after the batch-order seed, so unaugmented runs are unchanged)."""
+    if strategy is None:
+        return lambda x: x
+    shape = getattr(model, "image_shape", None)
+    if shape is None:
+        raise ValueError(f"augment={strategy!r} needs an image model (with image_shape), got "
+                         f"{type(model).__name__}; use augment=None for flat features")
+    gen = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
+    return lambda x: dsa(x.view(-1, *shape), gen, strategy=strategy).flatten(1)
 
 
 def _model_device(model: nn.Module, device):

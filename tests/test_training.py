@@ -103,3 +103,69 @@ def test_train_config_validation():
         TrainConfig(schedule="cosine")
     with pytest.raises(ValueError, match="batch_size=0"):
         TrainConfig(batch_size=0)
+
+
+def test_convnet3_is_the_papers_network():
+    net = make_model("convnet3", 784, 10, image_shape=(1, 28, 28), random_state=0, width=8,
+                     mean=0.1307, std=0.3081)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.GroupNorm)]
+    assert len(convs) == 3 and convs[0].padding == (3, 3)        # 28 -> 32 -> 16 -> 8 -> 4
+    assert all(n.num_groups == n.num_channels == 8 and n.affine for n in norms)   # instance norm
+    x = torch.rand(5, 784)
+    assert net(x).shape == (5, 10) and net.embed(x).shape == (5, 8 * 4 * 4)
+    # the input is standardized inside: (x - mean) / std, checked against a manual pass
+    manual = net.features((x.view(-1, 1, 28, 28) - 0.1307) / 0.3081)
+    torch.testing.assert_close(net.embed(x), manual)
+    # 8x8 digits: depth 2 (a third block would normalize 2x2 maps); width sets the embedding
+    small = make_model("convnet3", 64, 10, image_shape=(1, 8, 8), random_state=0, width=4)
+    assert small.embed(torch.rand(2, 64)).shape == (2, 4 * 2 * 2)
+    with pytest.raises(ValueError, match=r"image_shape=\(1, 10, 10\)"):
+        make_model("convnet3", 100, 10, image_shape=(1, 10, 10))
+    with pytest.raises(ValueError, match="std="):
+        make_model("convnet3", 784, 10, image_shape=(1, 28, 28), std=0.0)
+
+
+def test_paper_optimizer_step_schedule_and_dsa(digits):
+    cfg = TrainConfig(epochs=4, batch_size=256, lr=0.01, schedule="step", optimizer="sgd",
+                      momentum=0.9, augment="crop_scale_rotate")
+    models = [make_model("convnet3", 64, 10, image_shape=(1, 8, 8), random_state=0, width=4)
+              for _ in range(2)]
+    results = [train(m, digits.X_train, digits.y_train, config=cfg, random_state=3, device="cpu")
+               for m in models]
+    assert results[0].steps == 4 * 6                           # ceil(1347 / 256) = 6 per epoch
+    np.testing.assert_array_equal(predict_proba(models[0], digits.X_test),
+                                  predict_proba(models[1], digits.X_test))   # DSA is seeded too
+    plain = make_model("convnet3", 64, 10, image_shape=(1, 8, 8), random_state=0, width=4)
+    train(plain, digits.X_train, digits.y_train, random_state=3, device="cpu",
+          config=TrainConfig(epochs=4, batch_size=256, lr=0.01, schedule="step", optimizer="sgd"))
+    assert not np.allclose(predict_proba(plain, digits.X_test),
+                           predict_proba(models[0], digits.X_test))
+
+
+def test_step_schedule_divides_the_lr_by_ten_at_half():
+    from distill_lab.training import _optimizer  # noqa: private on purpose: the schedule itself
+
+    net = make_model("logreg", 4, 2, random_state=0)
+    opt, sched = _optimizer(net, TrainConfig(lr=0.5, schedule="step", optimizer="sgd"), 10)
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[:5] == [0.5] * 5 and lrs[5:] == pytest.approx([0.05] * 5)
+    assert isinstance(opt, torch.optim.SGD) and opt.param_groups[0]["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"optimizer": "adam"}, "optimizer='adam'"), ({"schedule": "cosine"}, "schedule='cosine'"),
+    ({"momentum": 1.0}, "momentum=1.0"), ({"augment": "blur"}, "strategy='blur'")])
+def test_bad_train_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_augment_needs_an_image_model(digits):
+    with pytest.raises(ValueError, match="augment='crop'.*image model"):
+        train(make_model("mlp", 64, 10, random_state=0), digits.X_train[:20], digits.y_train[:20],
+              config=TrainConfig(augment="crop"), steps=1, device="cpu")

@@ -1,96 +1,97 @@
 """Distribution Matching (DM; Zhao & Bilen, "Dataset Condensation with Distribution Matching",
 WACV 2023): learn the synthetic images themselves.
 
-Each iteration draws a freshly, randomly initialized ConvNet psi and, for every class c, moves the
+Each iteration draws a freshly, randomly initialized ConvNet-3 psi (the papers' evaluation network,
+`distill_lab.models.ConvNet3`, used only as a feature map) and, for every class c, moves the
 synthetic images S_c so that their mean embedding matches that of a real batch R_c:
 
     min_S  sum_c || mean_{x in R_c} psi(A(x)) - mean_{s in S_c} psi(A(s)) ||^2
 
-where A is a random differentiable augmentation (DSA-style: scale, rotation, translation).
-Random networks are a cheap family of feature maps, so no network is ever trained.
+where A is DSA (Zhao & Bilen, ICML 2021), applied Siamese: the real and the synthetic batch of a
+class see the same drawn transform. The `mmd` variant (M3D; Zhang et al., AAAI 2024) replaces the
+mean difference by the RBF-kernel MMD^2 between the two sets of embeddings, which aligns every
+moment, not only the first. As in the reference, images are learned in standardized pixel space
+((x - mean) / std of the training set) without clamping; `X_syn_` is returned in the library's
+pixel scale (x * std + mean), so values slightly outside [0, 1] are expected.
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator
-from torch import nn
 from tqdm.auto import tqdm
 
+from .. import augment as dsa
 from .._validation import check_random_state
+from ..models import make_model
 from .base import autocast, check_n_per_class, check_training_set, make_device, torch_generator
-from .layers import check_image_shape, init_parameters_
+from .layers import check_image_shape
 
-__all__ = ["RandomConvNet", "augment", "matching_loss", "DistributionMatching",
-           "distribution_matching"]
+__all__ = ["random_embedder", "mmd2", "matching_loss", "DistributionMatching", "VARIANTS"]
+
+VARIANTS = ("mean", "mmd")
+MMD_BANDWIDTHS = (0.5, 1.0, 2.0)   # multiples of the median squared distance (multi-scale RBF)
 
 
-class RandomConvNet(nn.Module):
-    """DM's ConvNet embedder: [conv3x3(w) - instance norm - ReLU - avgpool2] x depth, flattened.
+def random_embedder(image_shape, width: int, random_state, n_classes: int = 10):
+    """A freshly initialized ConvNet-3 whose `embed` is the feature map (no parameter learns)."""
+    C, H, W = image_shape
+    net = make_model("convnet3", C * H * W, n_classes, image_shape=image_shape,
+                     random_state=random_state, width=width)
+    return net.requires_grad_(False).eval()
 
-    depth 2 for 8x8 (8 -> 4 -> 2), 3 for 28x28 (28 -> 14 -> 7 -> 3).
+
+def mmd2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Biased MMD^2 between rows of a (n, d) and b (m, d) under a sum of RBF kernels whose widths
+    are multiples of the (detached) median squared distance of the pooled rows."""
+    z = torch.cat([a, b])                                          # (n + m, d)
+    d2 = torch.cdist(z, z).pow(2)                                  # (n + m, n + m)
+    scale = d2.detach()[d2.detach() > 0].median() if (d2.detach() > 0).any() else d2.new_tensor(1.)
+    k = sum(torch.exp(-d2 / (h * scale)) for h in MMD_BANDWIDTHS)
+    n = len(a)
+    return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
+
+
+def matching_loss(net, real_by_class, syn_by_class, generator=None, *, variant: str = "mean",
+                  strategy: str = dsa.DSA_STRATEGY) -> torch.Tensor:
+    """Sum over classes of the embedding discrepancy between real and synthetic images.
+
+    variant "mean": |mean psi(real_c) - mean psi(syn_c)|^2 (DM); "mmd": MMD^2 (M3D). With a
+    generator, each class draws one DSA transform applied to both sides (Siamese).
     """
-
-    def __init__(self, image_shape, width: int = 128, generator=None):
-        super().__init__()
-        C, H, _ = check_image_shape(image_shape)
-        depth = min(3, int(math.log2(H // 2)))
-        layers, c = [], C
-        for _ in range(depth):
-            # GroupNorm(w, w) is instance norm with a learnable affine, as in DM's ConvNet.
-            layers += [nn.Conv2d(c, width, 3, padding=1), nn.GroupNorm(width, width), nn.ReLU(),
-                       nn.AvgPool2d(2)]
-            c = width
-        self.features = nn.Sequential(*layers, nn.Flatten())  # (B, w * (H / 2^depth)^2)
-        init_parameters_(self, generator if generator is not None else torch.Generator())
-        self.requires_grad_(False)  # only the synthetic images are learned
-
-    def forward(self, x):
-        return self.features(x)
-
-
-def augment(x, generator: torch.Generator, strength: float = 1.0):
-    """Random scale (+-10%), rotation (+-15 deg) and shift (+-1/8 of the size) per image, by a
-    differentiable affine warp with zero padding. x: (B, C, H, W) -> same shape."""
-    B, dev = len(x), x.device
-    u = torch.rand(B, 4, generator=generator, device=dev) * 2 - 1            # (B, 4) in [-1, 1]
-    scale = 1 + 0.1 * strength * u[:, 0]
-    angle = math.radians(15) * strength * u[:, 1]
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    shift = 0.25 * strength * u[:, 2:]                                         # grid units: 1/8
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)          # (B, 2, 3)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)           # (B, H, W, 2)
-    return F.grid_sample(x, grid.to(x.dtype), padding_mode="zeros", align_corners=False)
-
-
-def matching_loss(net, real_by_class, syn_by_class, generator=None) -> torch.Tensor:
-    """sum_c |mean psi(real_c) - mean psi(syn_c)|^2 over classes; augmented when generator given."""
     loss = 0.0
     for real, syn in zip(real_by_class, syn_by_class):
         if generator is not None:
-            real, syn = augment(real, generator), augment(syn, generator)
-        diff = net(real).float().mean(0) - net(syn).float().mean(0)  # (embed_dim,)
-        loss = loss + (diff ** 2).sum()
+            params = dsa.sample_params(real, generator, strategy=strategy, siamese=True)
+            real, syn = dsa.apply(real, params), dsa.apply(syn, params)
+        with torch.no_grad():
+            emb_real = net.embed(real).float()                     # (B_real, d)
+        emb_syn = net.embed(syn).float()                           # (k, d)
+        if variant == "mmd":
+            loss = loss + mmd2(emb_real, emb_syn)
+        else:
+            loss = loss + ((emb_real.mean(0) - emb_syn.mean(0)) ** 2).sum()
     return loss
 
 
 class DistributionMatching(BaseEstimator):
     """Learn n_per_class synthetic images per class by DM; `fit(X, y)` sets X_syn_, y_syn_.
 
-    init: "real" (seeded random real images per class, DM's default), "noise" (uniform), or give
-    X_init / y_init to fit (e.g. a generator's samples: n_per_class images of every class).
-    augment: True / False, or "auto": on for images of 16x16 and larger; an 8x8 digit is too
-    coarse for sub-pixel warps (on digits they cost about 3 points of accuracy in our runs).
+    variant: "mean" (DM) or "mmd" (M3D). init: "real" (seeded random real images per class, DM's
+    default), "noise" (uniform), or give X_init / y_init to fit (e.g. a generator's samples:
+    n_per_class images of every class). augment: True / False, or "auto": DSA on for images of
+    16x16 and larger; an 8x8 digit is too coarse for sub-pixel warps (on digits they cost about
+    3 points of accuracy in our runs). strategy: the DSA operations. The reference's settings are
+    the defaults (width 128, lr 1, momentum 0.5, 256 real images per class per iteration) except
+    `iterations` (reference 20,000).
     """
 
     def __init__(self, n_per_class=10, image_shape=(1, 28, 28), n_classes=10, *,
                  iterations=1000, lr=1.0, momentum=0.5, batch_real=256, width=128,
-                 init="real", augment="auto", device="auto", random_state=None, verbose=True):
+                 variant="mean", init="real", augment="auto", strategy=dsa.DSA_STRATEGY,
+                 device="auto", random_state=None, verbose=True):
         self.n_per_class = n_per_class
         self.image_shape = image_shape
         self.n_classes = n_classes
@@ -99,8 +100,10 @@ class DistributionMatching(BaseEstimator):
         self.momentum = momentum
         self.batch_real = batch_real
         self.width = width
+        self.variant = variant
         self.init = init
         self.augment = augment
+        self.strategy = strategy
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -133,41 +136,47 @@ class DistributionMatching(BaseEstimator):
             raise ValueError(f"augment must be True, False or 'auto', got {self.augment!r}")
         return self.augment
 
+    def _check_params(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant={self.variant!r} must be one of {list(VARIANTS)}")
+        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) \
+                or self.iterations < 0:
+            raise ValueError(f"iterations={self.iterations!r} must be an int >= 0")
+        dsa.check_strategy(self.strategy)
+
     def fit(self, X, y, X_init=None, y_init=None):
+        self._check_params()
         self.image_shape_ = check_image_shape(self.image_shape)
         X, y = check_training_set(X, y, self.image_shape_, self.n_classes)
         dev = self.device_ = make_device(self.device)
         rng = check_random_state(self.random_state)
         X0, self.y_syn_ = self._initial(X, y, X_init, y_init, rng)
-        gen = torch_generator(rng)                       # nets and real batches (CPU)
+        gen = torch_generator(rng)                       # real batches (CPU)
         aug_gen = torch_generator(rng, dev) if self._use_augment() else None
+        # Standardized pixel space, as the reference: the per-channel mean and std of X.
+        C = self.image_shape_[0]
+        self.mean_ = X.reshape(len(X), C, -1).mean(axis=(0, 2))          # (C,)
+        self.std_ = X.reshape(len(X), C, -1).std(axis=(0, 2))
+        mean = torch.as_tensor(self.mean_, device=dev).view(1, C, 1, 1)
+        std = torch.as_tensor(self.std_, device=dev).view(1, C, 1, 1)
         shape, k = (-1, *self.image_shape_), check_n_per_class(self.n_per_class)
-        real = [torch.as_tensor(X[y == c], device=dev).view(shape) for c in range(self.n_classes)]
-        syn = torch.tensor(X0, device=dev).view(shape).requires_grad_(True)   # (C*k, C, H, W)
+        real = [(torch.as_tensor(X[y == c], device=dev).view(shape) - mean) / std
+                for c in range(self.n_classes)]                            # (n_c, C, H, W)
+        syn = ((torch.as_tensor(X0, device=dev).view(shape) - mean) / std).requires_grad_(True)
         opt = torch.optim.SGD([syn], lr=self.lr, momentum=self.momentum)
         self.loss_history_ = []
         start = time.perf_counter()
         for _ in tqdm(range(self.iterations), desc="DM", disable=not self.verbose):
-            net = RandomConvNet(self.image_shape_, self.width, gen).to(dev)
+            net = random_embedder(self.image_shape_, self.width, rng, self.n_classes).to(dev)
             batches = [r[torch.randperm(len(r), generator=gen)[:self.batch_real].to(dev)]
                        for r in real]                                        # (<=B_real, C, H, W)
             with autocast(dev):
-                loss = matching_loss(net, batches, syn.split(k), aug_gen)
+                loss = matching_loss(net, batches, syn.split(k), aug_gen, variant=self.variant,
+                                     strategy=self.strategy)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            with torch.no_grad():
-                syn.clamp_(0, 1)  # stay valid images in [0, 1], like every X in the library
             self.loss_history_.append(float(loss.detach()))
         self.seconds_ = time.perf_counter() - start
-        self.X_syn_ = syn.detach().flatten(1).cpu().numpy()
+        self.X_syn_ = (syn.detach() * std + mean).flatten(1).cpu().numpy()   # pixel scale
         return self
-
-
-def distribution_matching(X, y, n_per_class, *, image_shape, n_classes=None, X_init=None,
-                          y_init=None, **params):
-    """Functional form: DM's synthetic set (X_syn flat in [0, 1], y_syn)."""
-    n_classes = int(np.max(y)) + 1 if n_classes is None else n_classes
-    dm = DistributionMatching(n_per_class, image_shape, n_classes, **params)
-    dm.fit(X, y, X_init=X_init, y_init=y_init)
-    return dm.X_syn_, dm.y_syn_
