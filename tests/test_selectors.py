@@ -24,7 +24,7 @@ def small():
 
 def test_registry_has_the_contract_names():
     required = {"random", "grand", "el2n", "craig", "entropy", "margin", "least_confidence",
-                "kcenter", "herding", "facility_location", "kmeans", "dbscan"}
+                "kcenter", "herding", "facility_location", "kmeans", "dbscan", "ccs", "moderate"}
     assert required <= set(SELECTORS)
     assert distill_lab.make_selector is make_selector
 
@@ -69,6 +69,59 @@ def test_score_selectors_keep_highest_scores_first(name, small):
     chosen = sel.scores_[sel.indices_]
     assert np.all(np.diff(chosen) <= 0)
     assert chosen.min() >= np.delete(sel.scores_, sel.indices_).max()
+
+
+def test_ccs_strata_over_the_proxy_score_without_the_hardest(small):
+    X, y = small
+    sel = make_selector("ccs", **_params("ccs", budget=30, random_state=0, class_balanced=True,
+                                         beta=0.2)).fit(X, y)
+    el2n = make_selector("el2n", **_params("el2n", budget=30, random_state=0)).fit(X, y)
+    np.testing.assert_array_equal(sel.scores_, el2n.scores_)    # same proxy, same score
+    for c in range(10):                                          # never the hardest 20% of a class
+        members = np.flatnonzero(y == c)
+        cut = np.sort(sel.scores_[members])[::-1][round(0.2 * len(members)) - 1]
+        assert np.all(sel.scores_[sel.indices_[y[sel.indices_] == c]] < cut)
+    assert np.all(np.diff(sel.scores_[sel.indices_]) <= 0)      # ordered by score (`rank`)
+
+
+def test_ccs_accepts_every_proxy_score_and_names_the_allowed_ones(small):
+    X, y = small
+    sel = make_selector("ccs", **_params("ccs", budget=20, random_state=0, score="margin"))
+    assert len(sel.fit(X, y).indices_) == 20
+    bad = make_selector("ccs", budget=20, score="forgetting")
+    with pytest.raises(ValueError, match=r"score='forgetting'.*'el2n', 'entropy', 'grand'"):
+        bad.fit(X, y)
+    with pytest.raises(ValueError, match=r"beta=1.0"):
+        make_selector("ccs", budget=20, beta=1.0).fit(X, y)
+    assert not hasattr(bad, "indices_")
+
+
+def test_moderate_selector_keeps_the_median_distance_samples_of_each_class():
+    # Class 0 at -3, -1, 0, 1, 3 (median distance 1 to the centre 0: samples 1 and 3);
+    # class 1 at 10, 11, 12, 16 (median 1.75 to the centre 12.25: samples 5 and 6).
+    X = np.array([-3.0, -1.0, 0.0, 1.0, 3.0, 10.0, 11.0, 12.0, 16.0])[:, None]
+    y = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    sel = make_selector("moderate", budget=4, features="raw", class_balanced=True).fit(X, y)
+    assert sorted(sel.indices_.tolist()) == [1, 3, 5, 6]
+    assert sel.budget_per_class_ == {0: 2, 1: 2}
+
+
+@pytest.mark.parametrize("name", ["facility_location", "craig"])
+def test_stochastic_greedy_records_optimizer_and_objective(name, small):
+    X, y = small
+    extra = {"features": "raw"} if name == "facility_location" else {}
+    fitted = {opt: make_selector(name, **_params(name, budget=30, random_state=0, optimizer=opt,
+                                                 class_balanced=True, **extra)).fit(X, y)
+              for opt in ("lazy", "stochastic")}
+    assert {opt: s.optimizer_ for opt, s in fitted.items()} == {"lazy": "lazy",
+                                                                "stochastic": "stochastic"}
+    assert fitted["stochastic"].objective_ >= 0.95 * fitted["lazy"].objective_ > 0
+    again = clone(fitted["stochastic"]).fit(X, y)
+    np.testing.assert_array_equal(again.indices_, fitted["stochastic"].indices_)
+    bad = make_selector(name, budget=30, optimizer="random")
+    with pytest.raises(ValueError, match=r"optimizer='random' is not supported"):
+        bad.fit(X, y)
+    assert not hasattr(bad, "indices_")
 
 
 BAD_INPUTS = [

@@ -206,20 +206,26 @@ def grand(model, X, y, *, params="all", batch_size=256, verbose=False) -> np.nda
     return total / len(models)
 
 
-def craig(G, budget, *, similarity="rbf", random_state=None):
+def craig(G, budget, *, similarity="rbf", optimizer="lazy", epsilon=0.01, random_state=None,
+          return_objective=False):
     """CRAIG-style weighted coreset: facility location on per-sample gradient features G (n, P).
 
     Mirzasoleiman et al. (2020) bound the gradient discrepancy ||sum_i g_i - sum_{j in S} w_j g_j||
     by sum_i min_{j in S} ||g_i - g_j||; turning distance into similarity makes shrinking that bound
     a facility-location maximisation, solved greedily by
-    `distill_lab.criteria.representative.facility_location` (`similarity` is passed on to it).
+    `distill_lab.criteria.representative.facility_location` (`similarity`, `optimizer` "lazy" or
+    "stochastic" and its `epsilon` are passed on to it).
     w_j = the number of samples that pick j represents (sum = n). Use `gradient_features` for G.
-    Returns (indices (k,) int64 in selection order, weights (k,) float64).
+    Returns (indices (k,) int64 in selection order, weights (k,) float64), and with
+    `return_objective=True` the facility-location value F(indices) as well.
     """
     G = check_array_2d(G, name="G")  # float32 stays float32: FL's cost scales with the itemsize
     k = resolve_budget(budget, len(G))
     from distill_lab.criteria import representative  # the gradient scores do not need it
 
-    indices, weights = representative.facility_location(G, k, similarity=similarity,
-                                                        random_state=random_state)
-    return np.asarray(indices, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+    indices, weights, objective = representative.facility_location(
+        G, k, similarity=similarity, optimizer=optimizer, epsilon=epsilon,
+        random_state=random_state, return_objective=True)
+    indices = np.asarray(indices, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    return (indices, weights, float(objective)) if return_objective else (indices, weights)

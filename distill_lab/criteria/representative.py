@@ -2,7 +2,8 @@
 
 Greedy k-center minimises the covering radius (Sener & Savarese 2018); herding makes the running
 mean of the picks track the data mean (Welling 2009; Chen et al. 2010); facility location maximises
-sum_i max_{j in S} sim(i, j) with Minoux's lazy greedy (Mirzasoleiman et al. 2020, CRAIG).
+sum_i max_{j in S} sim(i, j) with Minoux's lazy greedy (Mirzasoleiman et al. 2020, CRAIG) or
+stochastic greedy (Mirzasoleiman et al. 2015, "Lazier than Lazy Greedy").
 """
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from distill_lab._validation import check_array_2d, check_random_state, resolve_budget
+from distill_lab.criteria.stochastic_greedy import sample_size, stochastic_greedy
 
 __all__ = ["kcenter_greedy", "herding", "facility_location", "similarity_matrix",
-           "median_gamma", "sq_distances", "check_subset"]
+           "median_gamma", "sq_distances", "check_subset", "check_optimizer"]
 
 SIMILARITIES = ("rbf", "cosine")
+OPTIMIZERS = ("lazy", "stochastic")
 _BATCH, _MAX_BATCH = 32, 1024  # stale candidates re-evaluated in one matrix product (lazy greedy)
 _N_NEIGHBORS = 256  # about this many stored similarities per row once the row is well covered
 
@@ -104,6 +107,13 @@ def _check_similarity(similarity, gamma):
                               or not np.isfinite(gamma) or gamma <= 0):
         raise ValueError(f"gamma must be a positive finite number or None (median heuristic), "
                          f"got {gamma!r}")
+
+
+def check_optimizer(optimizer, epsilon):
+    """Facility location's optimizer: "lazy" (exact greedy) or "stochastic" with 0 < epsilon < 1."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r} is not supported; use one of {OPTIMIZERS}")
+    sample_size(1, 1, epsilon)                                      # validates epsilon
 
 
 def _unit_rows(X):
@@ -384,34 +394,50 @@ def _lazy_greedy(gains, k, fresh_gains, add, verbose):
 
 
 def facility_location(X, budget, *, similarity="rbf", gamma=None, chunk_size=2048,
-                      random_state=None, verbose=False):
+                      optimizer="lazy", epsilon=0.01, random_state=None, verbose=False,
+                      return_objective=False):
     """Greedy facility location: maximise F(S) = sum_i max_{j in S} sim(i, j), |S| = budget.
 
     F is monotone submodular, so greedy is within (1 - 1/e) of the optimum (Nemhauser et al.
-    1978); the lazy evaluation (Minoux 1978) gives exactly the plain greedy's picks.
+    1978). `optimizer="lazy"`: Minoux's lazy evaluation (1978) gives exactly the plain greedy's
+    picks; `"stochastic"`: stochastic greedy, (1 - 1/e - epsilon) in expectation, each step
+    evaluating ceil((n / k) log(1 / epsilon)) candidates drawn with `random_state`. Both work on
+    similarity blocks of `chunk_size` rows; the n x n matrix never exists.
     `similarity`: "rbf" exp(-gamma ||a - b||^2) with gamma=None -> 1 / median squared distance
     over a sample of pairs drawn with `random_state`; or "cosine" (1 + cos) / 2.
     Returns (indices (k,) int64 in selection order, weights (k,) float64) where weights[j] counts
-    the samples whose most similar pick is indices[j] (sum = n), the CRAIG weights.
+    the samples whose most similar pick is indices[j] (sum = n), the CRAIG weights; with
+    `return_objective=True` also F(indices), a float.
     """
     X = _features(X)
     _check_similarity(similarity, gamma)
+    check_optimizer(optimizer, epsilon)
     n = len(X)
     k = resolve_budget(budget, n)
     chunk_size = _check_chunk(chunk_size)
     kernel = _Kernel(X, similarity, gamma, random_state)
     gains, *lists = _initial_pass(kernel, n, chunk_size, _N_NEIGHBORS, verbose)
     cover = _Cover(kernel, *lists)
-    indices = _lazy_greedy(gains, k, cover.gains, cover.add, verbose)
-    return indices, _assignment_counts(kernel, indices, chunk_size)
+    if optimizer == "lazy":
+        indices = _lazy_greedy(gains, k, cover.gains, cover.add, verbose)
+    else:
+        indices = stochastic_greedy(n, k, cover.gains, cover.add, epsilon=epsilon,
+                                    random_state=_rng(random_state), verbose=verbose)
+    counts, objective = _assignment(kernel, indices, chunk_size)
+    return (indices, counts, objective) if return_objective else (indices, counts)
 
 
-def _assignment_counts(kernel, indices, chunk_size):
-    """How many samples have indices[j] as their most similar pick (ties: the earlier pick)."""
+def _assignment(kernel, indices, chunk_size):
+    """How many samples have indices[j] as their most similar pick (ties: the earlier pick), and
+    F(indices) = sum_i max_j sim(i, indices[j])."""
     n = len(kernel.left)
     counts = np.zeros(len(indices), dtype=np.float64)
+    objective = 0.0
     for a in range(0, n, chunk_size):
         # argmax of the product block (log sim for rbf) cannot underflow the way exp() can
-        nearest = np.argmax(kernel.left[a:a + chunk_size] @ kernel.right[indices].T, axis=1)
+        M = kernel.left[a:a + chunk_size] @ kernel.right[indices].T           # (chunk, k)
+        nearest = np.argmax(M, axis=1)
         counts += np.bincount(nearest, minlength=len(indices))
-    return counts
+        best = kernel.finish(M[np.arange(len(M)), nearest])                   # (chunk,)
+        objective += float(best.sum(dtype=np.float64))
+    return counts, objective

@@ -2,7 +2,8 @@
 
 `fit` validates the data and the budget, splits the budget across classes when
 `class_balanced=True`, and records `indices_` (selection order), `weights_`, `scores_`,
-`budget_per_class_` and `selection_seconds_`. Subclasses implement `_prepare` (once, on all data) and `_select` (per pool).
+`budget_per_class_` and `selection_seconds_`. Subclasses implement `_prepare` (once, on all data) and `_select` (per pool),
+and may record more fitted attributes from the state in `_finish`.
 """
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ class BaseSelector(BaseEstimator):
         """Pick `k` indices from `pool` (indices into X), in selection order, and their weights."""
         raise NotImplementedError
 
+    def _finish(self, state: dict) -> None:
+        """Record extra fitted attributes (ending in `_`) from the state after selection."""
+
     def fit(self, X, y=None):
         X, y = check_X_y(X, y)
         if y is None and (self.needs_labels or self.class_balanced):
@@ -55,6 +59,7 @@ class BaseSelector(BaseEstimator):
         self.weights_ = None if weights is None else np.asarray(weights, dtype=np.float64)
         scores = state.get("scores")
         self.scores_ = None if scores is None else np.asarray(scores, dtype=np.float64)
+        self._finish(state)
         self._check_result(len(X), k)
         return self
 

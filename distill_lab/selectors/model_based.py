@@ -1,5 +1,6 @@
-"""Selectors built on criteria: scores from a proxy model (gradient and entropy families) and
-greedy subset objectives on features (representative family, CRAIG).
+"""Selectors built on criteria: scores from a proxy model (gradient and entropy families, and CCS
+sampling across their strata), greedy subset objectives on features (representative family,
+CRAIG) and the moderate coreset (distance to the class centre).
 
 The proxy is trained inside `fit`, so its cost is part of `selection_seconds_`.
 """
@@ -7,13 +8,40 @@ from __future__ import annotations
 
 import numpy as np
 
+from distill_lab.criteria import coverage, top_k
 from distill_lab.criteria import entropy as ent
 from distill_lab.criteria import gradient as grad
+from distill_lab.criteria import moderate as mod
 from distill_lab.criteria import representative as rep
 from distill_lab.proxy import proxy_outputs
 from distill_lab.selectors.base import BaseSelector, ScoreSelector
 
 FEATURES = ("embedding", "raw")
+
+
+def _el2n(out, y):
+    return grad.el2n(out["probs"], y)
+
+
+def _grand(out, y):
+    return grad.grand_last_layer(out["probs"], y, out["embeddings"])
+
+
+def _entropy(out, y):
+    return ent.entropy(out["probs"])
+
+
+def _margin(out, y):
+    return ent.margin(out["probs"])
+
+
+def _least_confidence(out, y):
+    return ent.least_confidence(out["probs"])
+
+
+# Proxy-model scores by name (higher = harder / more uncertain), shared by their selectors and CCS.
+PROXY_SCORES = {"el2n": _el2n, "grand": _grand, "entropy": _entropy, "margin": _margin,
+                "least_confidence": _least_confidence}
 
 
 class _ProxyMixin:
@@ -31,9 +59,10 @@ class _ProxyMixin:
 
 
 class ProxyScoreSelector(_ProxyMixin, ScoreSelector):
-    """Scores every sample from a proxy model's outputs; subclasses define `_criterion`."""
+    """Scores every sample from a proxy model's outputs; subclasses name their `criterion`."""
 
     needs_labels = True
+    criterion = None  # the key of PROXY_SCORES, set by each subclass
 
     def __init__(self, budget=0.1, random_state=None, class_balanced=False, skip_top=0.0,
                  proxy_model="mlp", proxy_epochs=1.0, image_shape=None, device="auto"):
@@ -47,42 +76,79 @@ class ProxyScoreSelector(_ProxyMixin, ScoreSelector):
         self.device = device
 
     def _scores(self, X, y, rng):
-        return self._criterion(self._proxy(X, y, rng), y)
+        return PROXY_SCORES[self.criterion](self._proxy(X, y, rng), y)
 
 
 class EL2NSelector(ProxyScoreSelector):
     """Hardest first by EL2N = ||p - onehot(y)|| (Paul et al. 2021)."""
 
-    def _criterion(self, out, y):
-        return grad.el2n(out["probs"], y)
+    criterion = "el2n"
 
 
 class GraNdSelector(ProxyScoreSelector):
     """Hardest first by the last-layer gradient norm, closed form (Paul et al. 2021)."""
 
-    def _criterion(self, out, y):
-        return grad.grand_last_layer(out["probs"], y, out["embeddings"])
+    criterion = "grand"
 
 
 class EntropySelector(ProxyScoreSelector):
     """Most uncertain first by predictive entropy."""
 
-    def _criterion(self, out, y):
-        return ent.entropy(out["probs"])
+    criterion = "entropy"
 
 
 class MarginSelector(ProxyScoreSelector):
     """Most uncertain first by 1 - (p_(1) - p_(2))."""
 
-    def _criterion(self, out, y):
-        return ent.margin(out["probs"])
+    criterion = "margin"
 
 
 class LeastConfidenceSelector(ProxyScoreSelector):
     """Most uncertain first by 1 - max p."""
 
-    def _criterion(self, out, y):
-        return ent.least_confidence(out["probs"])
+    criterion = "least_confidence"
+
+
+class CCSSelector(_ProxyMixin, BaseSelector):
+    """Coverage-centric coreset selection (Zheng et al. 2023): drop the hardest `beta` fraction by
+    a proxy `score` (a name in PROXY_SCORES), then sample evenly across `n_strata` equal-width
+    score strata (`criteria.coverage.ccs`), per class when `class_balanced`.
+
+    `beta`: the paper picks it per data set and pruning rate by a grid search, larger for higher
+    pruning rates (its code's example, CIFAR-10 at 90% pruning, uses 0.3), on scores from a fully
+    trained model. There is no rule to carry over to other data sets or to a short proxy's
+    scores, so there is no "auto"; the default 0.1 is a mild cutoff for nearly label-clean data
+    such as digits and MNIST. Tune it per budget (more for smaller budgets).
+    """
+
+    needs_labels = True
+
+    def __init__(self, budget=0.1, random_state=None, class_balanced=False, score="el2n",
+                 beta=0.1, n_strata=50, proxy_model="mlp", proxy_epochs=1.0, image_shape=None,
+                 device="auto"):
+        self.budget = budget
+        self.random_state = random_state
+        self.class_balanced = class_balanced
+        self.score = score
+        self.beta = beta
+        self.n_strata = n_strata
+        self.proxy_model = proxy_model
+        self.proxy_epochs = proxy_epochs
+        self.image_shape = image_shape
+        self.device = device
+
+    def _prepare(self, X, y, rng):
+        if self.score not in PROXY_SCORES:
+            raise ValueError(f"score={self.score!r} is not a proxy score; use one of "
+                             f"{sorted(PROXY_SCORES)}")
+        coverage.check_beta(self.beta)                      # before the proxy is trained
+        coverage.check_n_strata(self.n_strata)
+        return {"scores": PROXY_SCORES[self.score](self._proxy(X, y, rng), y)}
+
+    def _select(self, state, pool, k, rng):
+        picked = coverage.ccs(state["scores"][pool], k, beta=self.beta, n_strata=self.n_strata,
+                              random_state=rng)
+        return pool[picked], None
 
 
 class FeatureSelector(_ProxyMixin, BaseSelector):
@@ -103,6 +169,19 @@ class FeatureSelector(_ProxyMixin, BaseSelector):
         return {"features": self._features(X, y, rng)}
 
 
+class ModerateSelector(FeatureSelector):
+    """Moderate coreset (Xia et al. 2023): the samples whose distance to their class centre (mean
+    feature) is closest to the class's median distance, on raw pixels or proxy embeddings."""
+
+    needs_labels = True
+
+    def _prepare(self, X, y, rng):
+        return {"scores": mod.moderate(self._features(X, y, rng), y)}
+
+    def _select(self, state, pool, k, rng):
+        return pool[top_k(state["scores"][pool], k)], None
+
+
 class KCenterSelector(FeatureSelector):
     """Greedy k-center: minimizes the covering radius (Sener & Savarese 2018)."""
 
@@ -119,20 +198,40 @@ class HerdingSelector(FeatureSelector):
 
 
 class FacilityLocationSelector(FeatureSelector):
-    """Lazy-greedy facility location; weights = how many samples each pick represents."""
+    """Greedy facility location; weights = how many samples each pick represents.
+
+    `optimizer="lazy"` is the exact greedy (Minoux), `"stochastic"` stochastic greedy with
+    `epsilon` (Mirzasoleiman et al. 2015). Fitted: `optimizer_`, and `objective_` = F(picks),
+    summed over the pools (the classes when class_balanced).
+    """
 
     def __init__(self, budget=0.1, random_state=None, class_balanced=False, features="embedding",
-                 similarity="rbf", proxy_model="mlp", proxy_epochs=1.0, image_shape=None,
-                 device="auto"):
+                 similarity="rbf", optimizer="lazy", epsilon=0.01, proxy_model="mlp",
+                 proxy_epochs=1.0, image_shape=None, device="auto"):
         super().__init__(budget=budget, random_state=random_state, class_balanced=class_balanced,
                          features=features, proxy_model=proxy_model, proxy_epochs=proxy_epochs,
                          image_shape=image_shape, device=device)
         self.similarity = similarity
+        self.optimizer = optimizer
+        self.epsilon = epsilon
+
+    def _prepare(self, X, y, rng):
+        rep.check_optimizer(self.optimizer, self.epsilon)   # before any proxy is trained
+        return {"features": self._features(X, y, rng), "objectives": []}
+
+    def _solve(self, features, k, rng):
+        return rep.facility_location(features, k, similarity=self.similarity,
+                                     optimizer=self.optimizer, epsilon=self.epsilon,
+                                     random_state=rng, return_objective=True)
 
     def _select(self, state, pool, k, rng):
-        picked, weights = rep.facility_location(state["features"][pool], k,
-                                                similarity=self.similarity, random_state=rng)
+        picked, weights, objective = self._solve(state["features"][pool], k, rng)
+        state["objectives"].append(objective)
         return pool[picked], weights
+
+    def _finish(self, state):
+        self.optimizer_ = self.optimizer
+        self.objective_ = float(sum(state["objectives"]))
 
 
 class CraigSelector(FacilityLocationSelector):
@@ -142,10 +241,11 @@ class CraigSelector(FacilityLocationSelector):
     needs_labels = True
 
     def _prepare(self, X, y, rng):
+        rep.check_optimizer(self.optimizer, self.epsilon)
         out = self._proxy(X, y, rng)
-        return {"features": grad.gradient_features(out["probs"], y).astype(np.float32)}
+        return {"features": grad.gradient_features(out["probs"], y).astype(np.float32),
+                "objectives": []}
 
-    def _select(self, state, pool, k, rng):
-        picked, weights = grad.craig(state["features"][pool], k, similarity=self.similarity,
-                                     random_state=rng)
-        return pool[picked], weights
+    def _solve(self, G, k, rng):
+        return grad.craig(G, k, similarity=self.similarity, optimizer=self.optimizer,
+                          epsilon=self.epsilon, random_state=rng, return_objective=True)

@@ -11,6 +11,7 @@ SELECTORS = {
     "grand": mb.GraNdSelector,
     "el2n": mb.EL2NSelector,
     "craig": mb.CraigSelector,
+    "ccs": mb.CCSSelector,  # coverage-centric: strata of a gradient or uncertainty score
     # entropy-based
     "entropy": mb.EntropySelector,
     "margin": mb.MarginSelector,
@@ -19,6 +20,7 @@ SELECTORS = {
     "kcenter": mb.KCenterSelector,
     "herding": mb.HerdingSelector,
     "facility_location": mb.FacilityLocationSelector,
+    "moderate": mb.ModerateSelector,
     "kmeans": KMeansSelector, "dbscan": DBSCANSelector,  # clustering
 }
 
