@@ -15,9 +15,9 @@ import numpy as np
 
 from distill_lab import data
 from distill_lab.evaluation import default_protocol, train_and_score
+from distill_lab.plots import mosaic
 from distill_lab.selectors.registry import SELECTORS, make_selector
 from distill_lab.training import steps_per_epoch
-from distill_lab.viz import _mosaic
 
 __all__ = ["Explorer", "available_datasets", "BUDGETS"]
 
@@ -146,7 +146,7 @@ class Explorer:
 
     def plot_images(self, ds, ax):
         shown = self.indices_[:self.n_show]
-        ax.imshow(_mosaic(ds.X_train[shown], ds.image_shape, n_cols=8), cmap="gray_r",
+        ax.imshow(mosaic(ds.X_train[shown], ds.image_shape, n_cols=8), cmap="gray_r",
                   vmin=0, vmax=1)
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_xlabel("labels, row by row: " + " ".join(

@@ -132,23 +132,3 @@ def test_curves_and_sanity_margin_beats_a_bad_strategy(digits):
     assert margin_final > worst + 0.02
     one = one_shot_curve(X, y, Xt, yt, [20, 80], selector="random", steps=60, random_state=0)
     assert one.labeled_sizes.tolist() == [20, 80] and len(one.indices) == 80
-
-
-def test_learning_curve_plot_bands():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from distill_lab.active import ActiveResult
-    from distill_lab.plotting import plot_learning_curves
-
-    runs = [ActiveResult(np.arange(3), np.array([1, 2, 3]), np.array(a), 0.0, "entropy")
-            for a in ([0.5, 0.6, 0.7], [0.7, 0.8, 0.9])]
-    ax = plot_learning_curves({"entropy": runs})
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), [60, 70, 80])   # mean over seeds, in %
-    band = ax.collections[0].get_paths()[0].vertices[:, 1]
-    assert band.min() == pytest.approx(50) and band.max() == pytest.approx(90)  # +-1 std (ddof 0)
-    assert ax.get_xlabel() == "labeled-set size" and ax.get_legend() is not None
-    with pytest.raises(ValueError, match="band='iqr'"):
-        plot_learning_curves({"entropy": runs}, band="iqr")
-    plt.close("all")

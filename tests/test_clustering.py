@@ -10,9 +10,9 @@ from sklearn.datasets import load_digits, make_blobs
 
 from distill_lab import SELECTORS, make_selector
 from distill_lab._validation import split_budget
-from distill_lab.clustering import (SingleClusterWarning, dbscan_select, k_distance,
-                                    kmeans_medoids, knee_eps)
 from distill_lab.selectors.clustering import DBSCANSelector, KMeansSelector
+from distill_lab.selectors.kmeans_dbscan import (SingleClusterWarning, dbscan_select, k_distance,
+                                                  kmeans_medoids, knee_eps)
 
 
 @pytest.fixture(scope="module")
@@ -164,25 +164,6 @@ def test_hdbscan_option_same_contract():
     assert sel.weights_.sum() + sel.n_noise_ == len(X)
     with pytest.raises(ValueError, match="method='kmeans'"):
         DBSCANSelector(budget=8, method="kmeans", class_balanced=False).fit(X)
-
-
-def test_teaching_plots_label_their_axes():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from distill_lab.plotting import plot_clusters, plot_k_distance
-
-    X, _ = make_blobs(120, centers=[[0, 0], [10, 0], [0, 10]], cluster_std=0.5, random_state=0)
-    res = dbscan_select(X, 3, random_state=0)
-    ax = plot_k_distance(k_distance(X, 5), res.eps, min_samples=5)
-    assert ax.get_xlabel() and ax.get_ylabel() and len(ax.get_legend().get_texts()) == 2
-    n_core = int(np.sum(k_distance(X, 5) <= res.eps))
-    assert f"({n_core} core points)" in ax.get_legend().get_texts()[1].get_text()
-    ax = plot_clusters(X, res.labels, res.indices)
-    assert ax.get_xlabel() == "component 1" and f"picks ({len(res.indices)})" in \
-        [t.get_text() for t in ax.get_legend().get_texts()]
-    plt.close("all")
 
 
 def test_tiny_class_keeps_every_sample():

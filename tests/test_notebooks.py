@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from distill_lab.report import QUICK_PARAMETERS, read_results, source_hash
+from distill_lab.reporting import QUICK_PARAMETERS, read_results, source_hash
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))

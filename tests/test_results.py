@@ -1,56 +1,34 @@
-"""Result table, best-vs-random comparison, verdict branches, Pareto front and plots on hand-made rows."""
+"""distill_lab.evaluation.results: result table, best-vs-random comparison, verdict branches and
+the Pareto front on hand-made rows (their plots are tested in test_plots.py)."""
 import json
 
-import matplotlib
 import numpy as np
 import pytest
+from result_rows import make_rows
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from distill_lab import results  # noqa: E402
-from distill_lab.evaluation import ROW_FIELDS  # noqa: E402
-
-
-def _row(method, budget, acc, std=0.5, full=97.0, ttr=8.0, sel=0.1, t_full=8.0):
-    """A row as evaluation._row builds it: drop = full - acc, end-to-end from the time shares."""
-    t_s = t_full / ttr
-    return {"dataset": "toy", "model": "logreg", "protocol": "compute", "method": method,
-            "budget": budget, "n_selected": round(budget * 1000), "seeds": 3,
-            "accuracy_mean": acc, "accuracy_std": std, "full_accuracy": full, "drop": full - acc,
-            "train_time_ratio": ttr, "selection_seconds": sel,
-            "end_to_end_ratio": t_full / (sel + t_s), "device": "cpu"}
-
-
-def _rows(best_acc=95.5, best_ttr=8.0, best_sel=0.1, random_std=1.0):
-    return [_row("full", 1.0, 97.0, std=0.2, ttr=1.0, sel=0.0),
-            _row("random", 0.1, 93.0, std=random_std),
-            _row("kmeans", 0.1, best_acc, ttr=best_ttr, sel=best_sel),
-            _row("el2n", 0.1, 90.0),
-            _row("random", 0.01, 70.0, std=3.0),
-            _row("kmeans", 0.01, 85.0)]
+from distill_lab.evaluation import ROW_FIELDS, results
 
 
 def test_load_rows_roundtrip_and_validation(tmp_path):
     path = tmp_path / "rows.json"
-    path.write_text(json.dumps(_rows()))
-    assert results.load_rows(path) == _rows()
-    broken = _rows()
+    path.write_text(json.dumps(make_rows()))
+    assert results.load_rows(path) == make_rows()
+    broken = make_rows()
     del broken[2]["drop"]
     path.write_text(json.dumps(broken))
     with pytest.raises(ValueError, match=r"rows\[2\].*kmeans.*\['drop'\]"):
         results.load_rows(path)
-    bad = _rows()
+    bad = make_rows()
     bad[1]["accuracy_mean"] = "93"
     with pytest.raises(ValueError, match="accuracy_mean"):
         results.validate_rows(bad)
     with pytest.raises(FileNotFoundError, match="path="):
         results.load_rows(tmp_path / "missing.json")
-    assert set(ROW_FIELDS) == set(_rows()[0])
+    assert set(ROW_FIELDS) == set(make_rows()[0])
 
 
 def test_format_table_orders_and_formats():
-    lines = results.format_table(_rows()).splitlines()
+    lines = results.format_table(make_rows()).splitlines()
     assert len(lines) == 2 + 6
     assert lines[2].startswith("| full | 100% | 1000 | 97.00 ± 0.20 | +0.00 |")
     # within 10%: kmeans (95.5) > random (93) > el2n (90); then the 1% rows
@@ -60,12 +38,12 @@ def test_format_table_orders_and_formats():
 
 
 def test_best_rows_and_compare_to_random():
-    rows = _rows()
+    rows = make_rows()
     assert [r["method"] for r in results.best_rows(rows, 0.1)] == ["kmeans", "el2n"]
     cmp = results.compare_to_random(rows, 0.1)
     assert cmp["best"]["method"] == "kmeans" and cmp["gain"] == pytest.approx(2.5)
     assert cmp["beats_random"]   # 2.5 > random std 1.0
-    assert not results.compare_to_random(_rows(random_std=3.0), 0.1)["beats_random"]
+    assert not results.compare_to_random(make_rows(random_std=3.0), 0.1)["beats_random"]
     with pytest.raises(ValueError, match=r"budget=0.5 .*\[0.01, 0.1\]"):
         results.best_rows(rows, 0.5)
     with pytest.raises(ValueError, match="no 'random' row"):
@@ -73,7 +51,7 @@ def test_best_rows_and_compare_to_random():
 
 
 def test_verdict_claim_met():
-    text = results.verdict(_rows())  # drop 1.5, 8x training, end to end 8 / (0.1 + 1) = 7.3x
+    text = results.verdict(make_rows())  # drop 1.5, 8x training, end to end 8 / (0.1 + 1) = 7.3x
     assert "best method, kmeans, reaches 95.5 ± 0.5%" in text
     assert "a drop of 1.5 points" in text and "MISSED" not in text
     assert "end to end it is 7.3x faster (met)" in text
@@ -82,7 +60,7 @@ def test_verdict_claim_met():
 
 
 def test_verdict_drop_missed():
-    text = results.verdict(_rows(best_acc=93.5, random_std=1.0))  # drop 3.5 > 2.5
+    text = results.verdict(make_rows(best_acc=93.5, random_std=1.0))  # drop 3.5 > 2.5
     assert "a drop of 3.5 points" in text and "(drop <= 2.5): MISSED" in text
     assert "not more than random's seed std" in text   # gain 0.5 <= 1.0
     assert text.endswith("not reproduced on toy: the accuracy drop misses its target.")
@@ -90,17 +68,17 @@ def test_verdict_drop_missed():
 
 def test_verdict_selection_cost_eats_the_speedup():
     # training 8x faster, but 10 s of selection against an 8 s full run: 8 / (10 + 1) < 1
-    checks = results.claim_checks(_rows(best_sel=10.0))
+    checks = results.claim_checks(make_rows(best_sel=10.0))
     assert checks["speedup_met"] and not checks["end_to_end_met"] and not checks["claim_met"]
-    text = results.verdict(_rows(best_sel=10.0))
+    text = results.verdict(make_rows(best_sel=10.0))
     assert "it costs more than it saves: end to end it is 1.4x slower" in text
     assert text.endswith("the end-to-end speed-up misses its target.")
-    slow = results.verdict(_rows(best_ttr=3.0, best_sel=5.0))
+    slow = results.verdict(make_rows(best_ttr=3.0, best_sel=5.0))
     assert "ran 3.0x faster" in slow and "the training speed-up, the end-to-end speed-up" in slow
 
 
 def test_verdict_without_selection_methods():
-    rows = [r for r in _rows() if r["method"] in ("full", "random")]
+    rows = [r for r in make_rows() if r["method"] in ("full", "random")]
     assert "not tested" in results.verdict(rows)
 
 
@@ -122,22 +100,3 @@ def test_pareto_front_matches_brute_force():
     brute = [not any(cost[j] <= cost[i] and acc[j] >= acc[i] and (cost[j], acc[j]) != (cost[i], acc[i])
                      for j in range(40)) for i in range(40)]
     assert results.pareto_front(cost, acc).tolist() == brute
-
-
-def test_plots_return_labelled_axes():
-    rows = _rows()
-    ax = results.plot_accuracy_vs_budget(rows)
-    assert ax.get_xscale() == "log" and "budget" in ax.get_xlabel() and "accuracy" in ax.get_ylabel()
-    labels = ax.get_legend_handles_labels()[1]
-    assert {"random (reference)", "full data", "kmeans", "el2n"} <= set(labels)
-    plt.close(ax.figure)
-    _, given = plt.subplots()
-    ax = results.plot_pareto(rows, ax=given, cost="end_to_end")
-    assert ax is given and "selection + training" in ax.get_xlabel() and ax.get_ylabel()
-    assert "Pareto front" in ax.get_legend_handles_labels()[1]
-    # front of these rows by hand (cost = 1 / ratio): full (1.0, 97) and kmeans 10% are on it
-    notes = {t.get_text() for t in ax.texts}
-    assert "full 100%" in notes and "kmeans 10%" in notes and "el2n 10%" not in notes
-    plt.close(ax.figure)
-    with pytest.raises(ValueError, match="cost='time'"):
-        results.plot_pareto(rows, cost="time")

@@ -7,7 +7,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from distill_lab import data, make_selector  # noqa: E402
-from distill_lab.viz import _mosaic  # noqa: E402
 from distill_lab.widgets import BUDGETS, Explorer, available_datasets  # noqa: E402
 
 
@@ -19,16 +18,6 @@ def test_available_datasets_lists_mnist_only_when_its_files_exist(tmp_path):
     assert available_datasets(tmp_path) == ["digits"]   # one file still missing
     (tmp_path / "mnist" / list(data.MNIST_FILES)[3]).touch()
     assert available_datasets(tmp_path) == ["digits", "mnist"]
-
-
-def test_montage_places_images_row_by_row():
-    images = np.arange(3 * 2 * 2, dtype=np.float32).reshape(3, 2, 2)
-    out = _mosaic(images.reshape(3, -1), (1, 2, 2), n_cols=2)   # 2 rows x 2 cols of (2+1) x (2+1)
-    assert out.shape == (6, 6)
-    np.testing.assert_array_equal(out[0:2, 0:2], images[0])
-    np.testing.assert_array_equal(out[0:2, 3:5], images[1])
-    np.testing.assert_array_equal(out[3:5, 0:2], images[2])
-    assert np.isnan(out[3:5, 3:5]).all() and np.isnan(out[2]).all()   # empty slot and gap
 
 
 def test_update_matches_the_selector_and_gives_an_accuracy():

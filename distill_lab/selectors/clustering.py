@@ -1,5 +1,5 @@
 """Clustering selectors: K-means medoids/centroids and DBSCAN/HDBSCAN core representatives, per
-class by default, on raw features or proxy embeddings (algorithms in `distill_lab.clustering`).
+class by default, on raw features or proxy embeddings (the algorithms are in `kmeans_dbscan`).
 """
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from distill_lab import clustering
+from distill_lab.selectors import kmeans_dbscan
 from distill_lab.selectors.model_based import FeatureSelector
 
 
@@ -38,8 +38,8 @@ class KMeansSelector(_ClusterSelector):
     MiniBatchKMeans is used for pools larger than `minibatch_threshold`."""
 
     def __init__(self, budget=0.1, random_state=None, class_balanced=True, features="raw",
-                 n_init=1, minibatch_threshold=clustering.MINIBATCH_THRESHOLD, proxy_model="mlp",
-                 proxy_epochs=1.0, image_shape=None, device="auto"):
+                 n_init=1, minibatch_threshold=kmeans_dbscan.MINIBATCH_THRESHOLD,
+                 proxy_model="mlp", proxy_epochs=1.0, image_shape=None, device="auto"):
         super().__init__(budget=budget, random_state=random_state, class_balanced=class_balanced,
                          features=features, proxy_model=proxy_model, proxy_epochs=proxy_epochs,
                          image_shape=image_shape, device=device)
@@ -47,7 +47,7 @@ class KMeansSelector(_ClusterSelector):
         self.minibatch_threshold = minibatch_threshold
 
     def _select(self, state, pool, k, rng):
-        km = clustering.kmeans_medoids(state["features"][pool], k, n_init=self.n_init,
+        km = kmeans_dbscan.kmeans_medoids(state["features"][pool], k, n_init=self.n_init,
                                        random_state=rng.randint(2**31 - 1),
                                        minibatch_threshold=self.minibatch_threshold)
         X, y = state["X"], state["y"]
@@ -88,12 +88,12 @@ class DBSCANSelector(_ClusterSelector):
 
     def _select(self, state, pool, k, rng):
         if k == len(pool):   # a class no larger than its share: every sample is kept, weight 1
-            res = clustering.DensityResult(np.arange(k), np.ones(k), np.arange(k), k, 0, None,
+            res = kmeans_dbscan.DensityResult(np.arange(k), np.ones(k), np.arange(k), k, 0, None,
                                            None, [])
         else:
             with warnings.catch_warnings():   # one summary warning per fit, see _collect
-                warnings.simplefilter("ignore", clustering.SingleClusterWarning)
-                res = clustering.dbscan_select(state["features"][pool], k, method=self.method,
+                warnings.simplefilter("ignore", kmeans_dbscan.SingleClusterWarning)
+                res = kmeans_dbscan.dbscan_select(state["features"][pool], k, method=self.method,
                                                eps=self.eps, min_samples=self.min_samples,
                                                max_iter=self.max_iter, noise=self.noise,
                                                random_state=rng.randint(2**31 - 1))
@@ -111,4 +111,4 @@ class DBSCANSelector(_ClusterSelector):
             warnings.warn(f"{self.method} found a single density cluster in {len(single)} of "
                           f"{len(pools)} pool(s); their picks are K-means medoids of its core "
                           "points (see search_ for every fit tried)",
-                          clustering.SingleClusterWarning, stacklevel=3)
+                          kmeans_dbscan.SingleClusterWarning, stacklevel=3)

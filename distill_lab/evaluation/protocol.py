@@ -2,7 +2,13 @@
 way, with accuracy over seeds, drop, training-time ratio, selection time and end-to-end ratio.
 
 Protocol `compute` gives a distilled set T_full / r optimizer steps (its training costs 1/r of the
-full run); protocol `epochs` gives it the same number of epochs as the full run.
+full run); protocol `epochs` gives it the same number of epochs as the full run; protocol `paper`
+is the dataset-condensation papers' yardstick (DC/DSA/DM, Zhao et al. 2021-2023): ConvNet-3 on
+standardized pixels, SGD lr 0.01, momentum 0.9, weight decay 5e-4, batch 256, 300 epochs for real
+subsets and 1000 for synthetic sets, lr x0.1 at half, DSA augmentation.
+
+On image data (28x28 and larger) every protocol evaluates with ConvNet-3 (width 32 on the CPU, 128
+in the papers), its input standardized with the training set's per-channel mean and std.
 """
 from __future__ import annotations
 
@@ -13,46 +19,85 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from distill_lab._validation import resolve_device
+from distill_lab.augment import DSA_STRATEGY
 from distill_lab.models import make_model
 from distill_lab.selectors.registry import make_selector
 from distill_lab.training import TrainConfig, accuracy, steps_per_epoch, train
 
-__all__ = ["Protocol", "default_protocol", "FullBaseline", "run_full", "train_and_score",
-           "evaluate_selector", "evaluate_synthetic", "evaluate", "ROW_FIELDS"]
+__all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBaseline",
+           "run_full", "train_and_score", "distilled_steps", "result_row", "evaluate_selector",
+           "evaluate_synthetic", "evaluate", "ROW_FIELDS"]
 
 ROW_FIELDS = ("dataset", "model", "protocol", "method", "budget", "n_selected", "seeds",
               "accuracy_mean", "accuracy_std", "full_accuracy", "drop", "train_time_ratio",
               "selection_seconds", "end_to_end_ratio", "device")
 
 
+PROTOCOLS = ("compute", "epochs", "paper")
+
+
 @dataclass(frozen=True)
 class Protocol:
-    """A named model, one optimizer/schedule, a step rule and the seeds."""
+    """A named model, one optimizer/schedule, a step rule and the seeds.
 
-    model: str = "convnet"
+    `width`, `mean` and `std` configure ConvNet-3 (its input standardization); `synthetic_epochs`
+    is the epoch count for synthetic sets under protocol `paper` (None: the same as real ones).
+    """
+
+    model: str = "convnet3"
     config: TrainConfig = field(default_factory=TrainConfig)
-    protocol: str = "compute"   # "compute" (T_full / r steps) or "epochs" (same epochs)
+    protocol: str = "compute"   # "compute" (T_full / r steps), "epochs" or "paper" (epochs)
     r: float = 8.0
     seeds: tuple = (0, 1, 2)
     device: str = "auto"
+    width: int = 32
+    mean: tuple = (0.0,)
+    std: tuple = (1.0,)
+    synthetic_epochs: float | None = None
 
     def __post_init__(self):
-        if self.protocol not in ("compute", "epochs"):
-            raise ValueError(f"protocol={self.protocol!r} must be 'compute' or 'epochs'")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol={self.protocol!r} must be one of {list(PROTOCOLS)}")
         if not self.r >= 1:
             raise ValueError(f"r={self.r!r} must be >= 1 (the distilled run's share is 1/r)")
         if len(self.seeds) < 1:
             raise ValueError("seeds must hold at least one seed")
 
 
-def default_protocol(dataset, protocol: str = "compute", seeds=(0, 1, 2), device="auto") -> Protocol:
-    """The protocol used in the benchmarks: logistic regression on digits (as in DESIGN.md),
-    the 2-conv ConvNet for 3 epochs on MNIST."""
+def default_protocol(dataset, protocol: str = "compute", seeds=(0, 1, 2), device="auto",
+                     width: int = 32) -> Protocol:
+    """The protocols of the benchmarks. Image data (28x28 and larger): ConvNet-3 of `width` on
+    standardized pixels; `compute` and `epochs` train 3 epochs with AdamW + OneCycle, `paper` with
+    the papers' SGD, step schedule and DSA (300 / 1000 epochs for real / synthetic sets). Digits:
+    logistic regression for 40 epochs (as in the design's baselines); `paper` there uses ConvNet-3
+    of depth 2 (8x8 images) with the papers' optimizer."""
+    stats = dict(mean=tuple(channel_stats(dataset)[0]), std=tuple(channel_stats(dataset)[1]))
+    common = dict(protocol=protocol, seeds=tuple(seeds), device=device, width=width, **stats)
+    if protocol == "paper":
+        config = TrainConfig(epochs=300, batch_size=256, lr=0.01, weight_decay=5e-4,
+                             schedule="step", optimizer="sgd", momentum=0.9,
+                             augment=dsa_strategy(dataset))
+        return Protocol(model="convnet3", config=config, synthetic_epochs=1000, **common)
     if dataset.image_shape[-1] >= 28:
-        return Protocol(model="convnet", config=TrainConfig(epochs=3, batch_size=64, lr=3e-3),
-                        protocol=protocol, seeds=tuple(seeds), device=device)
+        return Protocol(model="convnet3", config=TrainConfig(epochs=3, batch_size=64, lr=3e-3),
+                        **common)
     return Protocol(model="logreg", config=TrainConfig(epochs=40, batch_size=32, lr=5e-2),
-                    protocol=protocol, seeds=tuple(seeds), device=device)
+                    **common)
+
+
+def dsa_strategy(dataset) -> str:
+    """The reference's DSA operations, without flips for handwritten digits: a mirrored 2, 3 or 7
+    is not a digit (DC's own MNIST augmentation leaves flips out too)."""
+    if dataset.name in ("mnist", "digits"):
+        return DSA_STRATEGY.replace("_flip", "")
+    return DSA_STRATEGY
+
+
+def channel_stats(dataset):
+    """Per-channel mean and std of the training images: ((C,), (C,)) as float lists."""
+    C = dataset.image_shape[0]
+    X = dataset.X_train.reshape(len(dataset.X_train), C, -1)     # (n, C, H*W)
+    return X.mean(axis=(0, 2)).tolist(), X.std(axis=(0, 2)).tolist()
 
 
 @dataclass
@@ -74,7 +119,8 @@ def train_and_score(dataset, X, y, protocol: Protocol, seed: int, *, steps=None,
                     sample_weight=None):
     """Train a fresh `protocol.model` on (X, y) and return (test accuracy, seconds, steps)."""
     model = make_model(protocol.model, dataset.X_train.shape[1], dataset.n_classes,
-                       image_shape=dataset.image_shape, random_state=seed)
+                       image_shape=dataset.image_shape, random_state=seed, width=protocol.width,
+                       mean=protocol.mean, std=protocol.std)
     result = train(model, X, y, config=protocol.config, steps=steps, sample_weight=sample_weight,
                    device=protocol.device, random_state=seed)
     return accuracy(model, dataset.X_test, dataset.y_test), result.seconds, result.steps
@@ -93,14 +139,22 @@ def run_full(dataset, protocol: Protocol, verbose: bool = False) -> FullBaseline
     return FullBaseline(accs, secs, steps)
 
 
-def _distilled_steps(protocol: Protocol, full: FullBaseline, n_selected: int) -> int | None:
+def distilled_steps(protocol: Protocol, full_steps: int, n_selected: int,
+                    synthetic: bool = False) -> int:
+    """Optimizer steps for a distilled set of n_selected samples: T_full / r under `compute`;
+    E epochs of it under `epochs` and `paper` (`synthetic_epochs` for synthetic sets under
+    `paper`, when set)."""
     if protocol.protocol == "compute":
-        return max(1, round(full.steps / protocol.r))
-    return max(1, round(protocol.config.epochs *
-                        steps_per_epoch(n_selected, protocol.config.batch_size)))
+        return max(1, round(full_steps / protocol.r))
+    epochs = protocol.config.epochs
+    if synthetic and protocol.protocol == "paper" and protocol.synthetic_epochs is not None:
+        epochs = protocol.synthetic_epochs
+    return max(1, round(epochs * steps_per_epoch(n_selected, protocol.config.batch_size)))
 
 
-def _row(dataset, protocol, full, method, budget, n_selected, accs, train_secs, sel_secs):
+def result_row(dataset, protocol, full, method, budget, n_selected, accs, train_secs, sel_secs):
+    """One row of DESIGN.md's schema from per-seed accuracies (fractions) and times (seconds):
+    accuracy in %, drop = A_full - A_S in points, median time ratios."""
     t_full = full.median_seconds
     t_s = float(np.median(train_secs))
     t_sel = float(np.median(sel_secs))
@@ -121,27 +175,25 @@ def evaluate_selector(dataset, name: str, budget, protocol: Protocol, full: Full
                       label: str | None = None, use_weights: bool = True, **params) -> dict:
     """Select with `make_selector(name, budget=..., random_state=seed, **params)` for each seed,
     train on the picks, and return one result row."""
-    accs, train_secs, sel_secs, n_sel = [], [], [], 0
-    for seed in protocol.seeds:
-        start = time.perf_counter()
+    def make_set(seed):
         selector = make_selector(name, budget=budget, random_state=seed, **params)
-        selector.fit(dataset.X_train, dataset.y_train)
-        sel_secs.append(time.perf_counter() - start)
-        idx = selector.indices_
-        n_sel = len(idx)
+        idx = selector.fit(dataset.X_train, dataset.y_train).indices_
         weights = selector.weights_ if use_weights else None
-        acc, sec, _ = train_and_score(dataset, dataset.X_train[idx], dataset.y_train[idx],
-                                      protocol, seed, steps=_distilled_steps(protocol, full, n_sel),
-                                      sample_weight=weights)
-        accs.append(acc)
-        train_secs.append(sec)
-    return _row(dataset, protocol, full, label or name, budget, n_sel, accs, train_secs, sel_secs)
+        return dataset.X_train[idx], dataset.y_train[idx], weights
+
+    return _evaluate_sets(dataset, label or name, make_set, protocol, full, budget,
+                          synthetic=False)
 
 
 def evaluate_synthetic(dataset, method: str, make_set, protocol: Protocol, full: FullBaseline,
                        budget=None) -> dict:
     """Row for a synthetic or externally selected set: `make_set(seed)` returns (X, y, weights)
     and its cost is timed as selection (generation) time."""
+    return _evaluate_sets(dataset, method, make_set, protocol, full, budget, synthetic=True)
+
+
+def _evaluate_sets(dataset, method, make_set, protocol, full, budget, synthetic):
+    """The seed loop behind every row: make the set (timed as selection), train, score."""
     accs, train_secs, sel_secs, n_sel = [], [], [], 0
     for seed in protocol.seeds:
         start = time.perf_counter()
@@ -149,12 +201,12 @@ def evaluate_synthetic(dataset, method: str, make_set, protocol: Protocol, full:
         sel_secs.append(time.perf_counter() - start)
         n_sel = len(X)
         acc, sec, _ = train_and_score(dataset, X, y, protocol, seed,
-                                      steps=_distilled_steps(protocol, full, n_sel),
+                                      steps=distilled_steps(protocol, full.steps, n_sel, synthetic),
                                       sample_weight=weights)
         accs.append(acc)
         train_secs.append(sec)
     budget = budget if budget is not None else n_sel / len(dataset.y_train)
-    return _row(dataset, protocol, full, method, budget, n_sel, accs, train_secs, sel_secs)
+    return result_row(dataset, protocol, full, method, budget, n_sel, accs, train_secs, sel_secs)
 
 
 def evaluate(dataset, methods: dict, budgets, protocol: Protocol, *, full: FullBaseline = None,
@@ -166,8 +218,8 @@ def evaluate(dataset, methods: dict, budgets, protocol: Protocol, *, full: FullB
     """
     full = full or run_full(dataset, protocol, verbose=verbose)
     methods = {"random": {"name": "random"}, **methods}
-    rows = [_row(dataset, protocol, full, "full", 1.0, len(dataset.y_train), full.accuracies,
-                 full.seconds, [0.0])]
+    rows = [result_row(dataset, protocol, full, "full", 1.0, len(dataset.y_train),
+                       full.accuracies, full.seconds, [0.0])]
     jobs = [(label, spec, b) for b in budgets for label, spec in methods.items()]
     for label, spec, b in tqdm(jobs, desc=f"evaluate {dataset.name}", disable=not verbose):
         spec = dict(spec)

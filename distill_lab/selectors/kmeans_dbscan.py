@@ -8,6 +8,7 @@ clusters fits the budget.
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -18,8 +19,9 @@ from sklearn.neighbors import NearestNeighbors
 
 from distill_lab._validation import check_array_2d, check_random_state, split_budget
 
-__all__ = ["SingleClusterWarning", "KMeansResult", "kmeans_medoids", "k_distance", "knee_eps", "DensityResult",
-           "dbscan_select", "MINIBATCH_THRESHOLD", "METHODS"]
+__all__ = ["SingleClusterWarning", "FewDistinctRowsWarning", "KMeansResult", "kmeans_medoids",
+           "k_distance", "knee_eps", "DensityResult", "dbscan_select", "check_density_params",
+           "MINIBATCH_THRESHOLD", "METHODS"]
 
 MINIBATCH_THRESHOLD = 10_000  # above this many samples, MiniBatchKMeans (Lloyd is O(n k d) a pass)
 METHODS = ("dbscan", "hdbscan")
@@ -30,15 +32,21 @@ class SingleClusterWarning(UserWarning):
     """The density search ended with one cluster: every pick comes from it (K-means medoids)."""
 
 
+class FewDistinctRowsWarning(UserWarning):
+    """Fewer distinct rows than clusters: some medoids are copies of one another."""
+
+
 @dataclass
 class KMeansResult:
-    """Medoids (indices into X, largest cluster first), centroids (k, d), sizes (k,), labels (n,)."""
+    """Medoids (indices into X, largest cluster first), centroids (k, d), sizes (k,), labels (n,);
+    `n_distinct` is the number of distinct rows when it was below the number of clusters."""
 
     medoids: np.ndarray
     centroids: np.ndarray
     sizes: np.ndarray
     labels: np.ndarray
     inertia: float
+    n_distinct: int | None = None
 
 
 def kmeans_medoids(X, n_clusters: int, *, random_state=None, n_init: int = 1, max_iter: int = 300,
@@ -47,6 +55,11 @@ def kmeans_medoids(X, n_clusters: int, *, random_state=None, n_init: int = 1, ma
 
     Minimizes the distortion sum_i min_j ||x_i - c_j||^2. The medoid of cluster j is a real sample,
     argmin over members i of ||x_i - c_j||; `sizes` (members per cluster) are natural weights.
+    No cluster is ever empty and no centroid NaN: a cluster K-means leaves empty takes the unused
+    sample nearest its centre. With fewer distinct rows than `n_clusters`, every distinct row is
+    a cluster and groups of identical rows are split (in proportion to their size) to make up the
+    count: the `n_clusters` medoids are still distinct samples, but some are copies of one
+    another; a FewDistinctRowsWarning says so and `n_distinct` records the count.
     """
     X = check_array_2d(X, dtype=np.float32)
     n = len(X)
@@ -68,17 +81,46 @@ def kmeans_medoids(X, n_clusters: int, *, random_state=None, n_init: int = 1, ma
         algo.fit(X)
     centroids = algo.cluster_centers_.astype(np.float64)          # (k, d)
     labels = algo.labels_.astype(np.int64)                         # (n,)
+    inertia = float(algo.inertia_)
+    if np.bincount(labels, minlength=n_clusters).min() == 0:        # an empty cluster
+        n_distinct = len(np.unique(X, axis=0))
+        if n_distinct < n_clusters:
+            warnings.warn(f"X has {n_distinct} distinct rows for n_clusters={n_clusters}: every "
+                          f"distinct row is a cluster and {n_clusters - n_distinct} more split "
+                          "groups of identical rows, so some medoids are copies of one another",
+                          FewDistinctRowsWarning, stacklevel=2)
+            return _largest_first(*_split_duplicates(X, n_clusters), 0.0, n_distinct)
     medoids = _medoids(X, centroids, labels)
-    sizes = np.bincount(labels, minlength=n_clusters).astype(np.float64)
+    return _largest_first(medoids, centroids, labels, inertia)
+
+
+def _largest_first(medoids, centroids, labels, inertia, n_distinct=None) -> KMeansResult:
+    sizes = np.bincount(labels, minlength=len(medoids)).astype(np.float64)
     order = np.argsort(-sizes, kind="stable")                      # largest cluster first
     relabel = np.empty_like(order)
-    relabel[order] = np.arange(n_clusters)
+    relabel[order] = np.arange(len(order))
     return KMeansResult(medoids[order], centroids[order], sizes[order], relabel[labels],
-                        float(algo.inertia_))
+                        inertia, n_distinct)
+
+
+def _split_duplicates(X, n_clusters):
+    """Clusters of identical rows: one or more per distinct row, n_clusters in all (>= distinct)."""
+    _, group = np.unique(X, axis=0, return_inverse=True)
+    group = group.ravel()                                          # (n,) distinct-row id
+    labels = np.empty(len(X), dtype=np.int64)
+    medoids = []
+    for g, m in split_budget(group, n_clusters).items():           # >= 1 cluster per row
+        for part in np.array_split(np.flatnonzero(group == g), m):
+            labels[part] = len(medoids)
+            medoids.append(part[0])
+    medoids = np.asarray(medoids, dtype=np.int64)
+    return medoids, X[medoids].astype(np.float64), labels
 
 
 def _medoids(X, centroids, labels) -> np.ndarray:
-    """Member of each cluster nearest its centroid; an empty cluster takes the nearest unused sample."""
+    """Member of each cluster nearest its centroid. An empty cluster takes the unused sample
+    nearest its centroid as its only member (`labels` and `centroids` are updated in place), so
+    no cluster is empty: the sample leaves a cluster whose medoid is another sample."""
     medoids = np.full(len(centroids), -1, dtype=np.int64)
     for j, c in enumerate(centroids):
         members = np.flatnonzero(labels == j)
@@ -88,6 +130,10 @@ def _medoids(X, centroids, labels) -> np.ndarray:
         d2 = ((X - centroids[j]) ** 2).sum(axis=1)                 # (n,)
         d2[medoids[medoids >= 0]] = np.inf
         medoids[j] = int(np.argmin(d2))
+        old = labels[medoids[j]]
+        labels[medoids[j]] = j
+        centroids[j] = X[medoids[j]]
+        centroids[old] = X[labels == old].mean(axis=0)
     return medoids
 
 
@@ -140,14 +186,9 @@ def dbscan_select(X, budget: int, *, method: str = "dbscan", eps=None, min_sampl
     """
     X = check_array_2d(X, dtype=np.float32)
     n = len(X)
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} must be one of {list(METHODS)}")
-    if noise not in ("exclude", "include"):
-        raise ValueError(f"noise={noise!r} must be 'exclude' or 'include'")
+    check_density_params(method, eps, min_samples, max_iter, noise)
     if not 1 <= budget <= n:
         raise ValueError(f"budget={budget} must lie in [1, n_samples={n}]")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter={max_iter!r} must be an int >= 1")
     if min_samples > n:
         raise ValueError(f"budget={budget} is unreachable: min_samples={min_samples} exceeds the "
                          f"{n} samples, so every sample is noise for any eps; lower min_samples")
@@ -164,6 +205,25 @@ def dbscan_select(X, budget: int, *, method: str = "dbscan", eps=None, min_sampl
                       SingleClusterWarning, stacklevel=2)
     idx, w = _representatives(X, labels, core, budget, noise, random_state)
     return DensityResult(idx, w, labels, n_clusters, int(np.sum(labels < 0)), eps_, mcs, tried)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_density_params(method, eps, min_samples, max_iter, noise) -> None:
+    """The settings of `dbscan_select`, checked before any work."""
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} must be one of {list(METHODS)}")
+    if noise not in ("exclude", "include"):
+        raise ValueError(f"noise={noise!r} must be 'exclude' or 'include'")
+    if not _is_int(max_iter) or max_iter < 1:
+        raise ValueError(f"max_iter={max_iter!r} must be an int >= 1")
+    if not _is_int(min_samples) or min_samples < 1:
+        raise ValueError(f"min_samples={min_samples!r} must be an int >= 1")
+    if eps is not None and (isinstance(eps, bool) or not isinstance(eps, numbers.Real)
+                            or not np.isfinite(eps) or eps <= 0):
+        raise ValueError(f"eps={eps!r} must be a positive number, or None to search for it")
 
 
 def _describe(tried, method) -> str:

@@ -1,4 +1,4 @@
-"""distill_lab.report: results JSON, the source hash, and the sequence run for real with papermill on
+"""distill_lab.reporting: results JSON, the source hash, and the sequence run for real with papermill on
 tiny fixture notebooks (one passing, one failing on purpose, one without a parameters cell)."""
 import hashlib
 import json
@@ -10,8 +10,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from distill_lab.report import (QUICK_PARAMETERS, find_notebooks, read_results, refresh_notebooks,
-                                run_sequence, source_hash, write_results)
+from distill_lab.reporting import (QUICK_PARAMETERS, NotebookRun, find_notebooks, read_results,
+                                   refresh_notebooks, run_sequence, source_hash, write_results)
+from distill_lab.reporting.index import render_index
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 PARAMS = {"dataset": "mnist", "quick": True, "device": "cpu", "seed": 7}
@@ -193,3 +194,27 @@ def test_refresh_leaves_a_failing_notebook_unchanged(tmp_path, kernel_env):
     with pytest.raises(RuntimeError, match="02_fail.ipynb failed.*deliberate failure"):
         refresh_notebooks(tmp_path, verbose=False)
     assert _digest(tmp_path) == before
+
+
+# ----------------------------------------------------------------------------- index.html
+def test_templates_ship_as_package_data():
+    """The index is rendered from files, not code: each template must be in the wheel."""
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["distill_lab.reporting"]
+    package = root / "distill_lab" / "reporting"
+    templates = sorted(p.relative_to(package) for p in (package / "templates").iterdir())
+    assert templates and all(any(t.match(g) for g in globs) for t in templates)
+
+
+def test_index_escapes_and_formats_values():
+    runs = [NotebookRun("01_a", "ok", 1.25, {"quick": True, "budget": 0.05, "x": None},
+                        {"curve": [1, 2]}),
+            NotebookRun("02_b", "failed", 2.0, {}, {}, "cell [3]: ValueError: <bad> & 'q'")]
+    page = render_index(runs)
+    assert "2 notebooks &middot; 1 ok &middot; 1 failed &middot; 3.2 s of execution" in page
+    assert "<dt>quick</dt><dd><code>True</code></dd><dt>budget</dt><dd><code>0.05</code></dd>" \
+           "<dt>x</dt><dd><code>None</code></dd>" in page
+    assert "<dd><code>[1, 2]</code></dd>" in page and '<span class="none">none</span>' in page
+    assert "ValueError: &lt;bad&gt; &amp; &#39;q&#39;</pre>" in page

@@ -1,8 +1,9 @@
 """The result table of DESIGN.md §2-§3 and what it says: rows as a markdown table, the best method
 against random selection, a verdict in words on the source paper's claim (10x smaller, about 2
-points lost, about 8x faster training), and the two plots (accuracy vs budget, Pareto front).
+points lost, about 8x faster training), and the Pareto front of accuracy against cost. The plots of
+these rows are in `distill_lab.plots`.
 
-A row is one dict per (method, budget) with the fields of `evaluation.ROW_FIELDS`; accuracies and
+A row is one dict per (method, budget) with the fields of `protocol.ROW_FIELDS`; accuracies and
 drops are in percentage points, ratios are t_full / t.
 """
 from __future__ import annotations
@@ -15,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from distill_lab.evaluation import ROW_FIELDS
+from distill_lab.evaluation.protocol import ROW_FIELDS
 
 __all__ = ["Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best_rows",
-           "compare_to_random", "verdict", "pareto_front", "plot_accuracy_vs_budget",
-           "plot_pareto"]
+           "compare_to_random", "claim_checks", "verdict", "pareto_front"]
 
 _NUMERIC = ("budget", "n_selected", "seeds", "accuracy_mean", "accuracy_std", "full_accuracy",
             "drop", "train_time_ratio", "selection_seconds", "end_to_end_ratio")
@@ -40,20 +40,21 @@ CLAIM = Claim()
 
 
 # ----------------------------------------------------------------------------- rows
-def validate_rows(rows) -> list:
-    """Check that `rows` is a list of dicts with every ROW_FIELDS field; numeric fields are numbers."""
+def validate_rows(rows, fields=ROW_FIELDS) -> list:
+    """Check that `rows` is a list of dicts with every field of `fields` (all of ROW_FIELDS by
+    default; a plot passes the few it reads); numeric fields among them are finite numbers."""
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"rows must be a non-empty list of result dicts, got {type(rows).__name__}"
                          f"{' (empty)' if isinstance(rows, list) else ''}")
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise ValueError(f"rows[{i}] must be a dict, got {type(row).__name__}")
-        missing = [f for f in ROW_FIELDS if f not in row]
+        missing = [f for f in fields if f not in row]
         if missing:
             raise ValueError(f"rows[{i}] (method={row.get('method')!r}) lacks fields {missing}; "
-                             f"a row has {list(ROW_FIELDS)}")
-        bad = [f for f in _NUMERIC if isinstance(row[f], bool) or
-               not isinstance(row[f], numbers.Real) or not math.isfinite(row[f])]
+                             f"a row needs {list(fields)}")
+        bad = [f for f in _NUMERIC if f in fields and (isinstance(row[f], bool) or
+               not isinstance(row[f], numbers.Real) or not math.isfinite(row[f]))]
         if bad:
             raise ValueError(f"rows[{i}] (method={row['method']!r}) has non-numeric or non-finite "
                              f"{ {f: row[f] for f in bad} }; these fields must be finite numbers")
@@ -195,7 +196,7 @@ def verdict(rows: list, claim: Claim = CLAIM) -> str:
     return " ".join(out)
 
 
-# ----------------------------------------------------------------------------- plots
+# ----------------------------------------------------------------------------- Pareto front
 def pareto_front(cost, accuracy) -> np.ndarray:
     """Boolean mask of the points no other point dominates (cost <= and accuracy >=, one strictly)."""
     cost, accuracy = np.asarray(cost, float), np.asarray(accuracy, float)
@@ -205,87 +206,3 @@ def pareto_front(cost, accuracy) -> np.ndarray:
     no_worse = (cost[None, :] <= cost[:, None]) & (accuracy[None, :] >= accuracy[:, None])  # (i, j)
     better = (cost[None, :] < cost[:, None]) | (accuracy[None, :] > accuracy[:, None])
     return ~np.any(no_worse & better, axis=1)
-
-
-def _axes(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4.5))
-    return ax
-
-
-def _colors(methods):
-    import matplotlib.pyplot as plt
-
-    cmap = plt.get_cmap("tab20")
-    return {m: cmap(i % 20) for i, m in enumerate(m for m in methods if m != "random")}
-
-
-def plot_accuracy_vs_budget(rows: list, ax=None):
-    """One line per method (mean ± std over seeds) against the budget on a log axis, with random
-    selection and full data as references."""
-    validate_rows(rows)
-    ax = _axes(ax)
-    methods = sorted({r["method"] for r in rows if r["method"] != "full"})
-    colors = _colors(methods)
-    for m in methods:
-        pts = sorted((r for r in rows if r["method"] == m), key=lambda r: r["budget"])
-        style = (dict(color="black", ls="--", lw=2.2, zorder=5, label="random (reference)")
-                 if m == "random" else dict(color=colors[m], lw=1.2, label=m))
-        ax.errorbar([r["budget"] for r in pts], [r["accuracy_mean"] for r in pts],
-                    yerr=[r["accuracy_std"] for r in pts], marker="o", ms=4, capsize=3, **style)
-    for r in (r for r in rows if r["method"] == "full"):
-        ax.axhline(r["accuracy_mean"], color="grey", lw=1.5, label="full data")
-        ax.axhspan(r["accuracy_mean"] - r["accuracy_std"], r["accuracy_mean"] + r["accuracy_std"],
-                   color="grey", alpha=0.2)
-        break
-    budgets = sorted({r["budget"] for r in rows if r["method"] != "full"})
-    ax.set_xscale("log")
-    ax.set_xticks(budgets, [f"{100 * b:g}%" for b in budgets])
-    ax.set_xlabel("budget (fraction of the training set kept, log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{rows[0]['dataset']}: accuracy vs budget (mean ± std over seeds)")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    return ax
-
-
-def plot_pareto(rows: list, ax=None, cost: str = "train"):
-    """Accuracy against cost as a fraction of full training, the Pareto front highlighted.
-
-    cost="train": training time t_S / t_full; cost="end_to_end": (t_sel + t_S) / t_full.
-    """
-    if cost not in ("train", "end_to_end"):
-        raise ValueError(f"cost={cost!r} must be 'train' or 'end_to_end'")
-    validate_rows(rows)
-    ax = _axes(ax)
-    key = "train_time_ratio" if cost == "train" else "end_to_end_ratio"
-    x = np.array([1.0 / r[key] for r in rows])
-    y = np.array([r["accuracy_mean"] for r in rows])
-    front = pareto_front(x, y)
-    budgets = sorted({r["budget"] for r in rows if r["method"] != "full"}, reverse=True)
-    for b, mk in zip(budgets, "so^Dvp<>h"):
-        at = [i for i, r in enumerate(rows) if r["method"] != "full" and math.isclose(r["budget"], b)]
-        rnd = [i for i in at if rows[i]["method"] == "random"]
-        other = [i for i in at if rows[i]["method"] != "random"]
-        ax.scatter(x[other], y[other], marker=mk, color="tab:blue", alpha=0.6,
-                   label=f"methods at {100 * b:g}%")
-        if rnd:
-            ax.scatter(x[rnd], y[rnd], marker=mk, color="black", label=f"random at {100 * b:g}%")
-    full = [i for i, r in enumerate(rows) if r["method"] == "full"]
-    if full:
-        ax.scatter(x[full], y[full], marker="*", s=120, color="grey", label="full data")
-    order = np.flatnonzero(front)[np.argsort(x[front])]
-    ax.plot(x[order], y[order], color="tab:red", lw=1.5, drawstyle="steps-post", zorder=0)
-    ax.scatter(x[order], y[order], s=120, facecolors="none", edgecolors="tab:red",
-               label="Pareto front")
-    for i in order:
-        ax.annotate(f"{rows[i]['method']} {100 * rows[i]['budget']:g}%", (x[i], y[i]), textcoords="offset points", xytext=(5, -10),
-                    fontsize="small", color="tab:red")
-    ax.set_xscale("log")
-    ax.set_xlabel("training time / full training time (log scale)" if cost == "train" else
-                  "(selection + training) time / full training time (log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{rows[0]['dataset']}: accuracy vs cost, Pareto front in red")
-    ax.legend(fontsize="small", loc="lower right")
-    return ax

@@ -1,0 +1,18 @@
+"""Evaluation: the protocol of DESIGN.md §2 that trains and scores any training set (`protocol`),
+the result rows and what they say about the claim (`results`), and the headline benchmark built on
+both (`benchmark`, run by `distill-lab benchmark`; not imported here).
+"""
+from distill_lab.evaluation.protocol import (PROTOCOLS, ROW_FIELDS, FullBaseline, Protocol,
+                                             channel_stats, default_protocol, distilled_steps,
+                                             result_row,
+                                             evaluate, evaluate_selector, evaluate_synthetic,
+                                             run_full, train_and_score)
+from distill_lab.evaluation.results import (CLAIM, Claim, best_rows, claim_checks,
+                                            compare_to_random, format_table, load_rows,
+                                            pareto_front, validate_rows, verdict)
+
+__all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBaseline",
+           "run_full", "train_and_score", "distilled_steps", "result_row", "evaluate_selector",
+           "evaluate_synthetic", "evaluate", "ROW_FIELDS",
+           "Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best_rows",
+           "compare_to_random", "claim_checks", "verdict", "pareto_front"]

@@ -1,0 +1,80 @@
+"""The numbered notebooks as the runner and the refresher see them: finding `NN_name.ipynb` files,
+the parameters a notebook declares, the hash its outputs depend on, and one papermill execution."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from distill_lab.reporting.figures import json_safe
+
+__all__ = ["QUICK_PARAMETERS", "find_notebooks", "declared_parameters", "injected_parameters",
+           "source_hash", "execute_notebook", "describe_error"]
+
+# The embedded defaults of `distill-lab run`: small data, quick mode, CPU only.
+QUICK_PARAMETERS = {"dataset": "digits", "quick": True, "device": "cpu"}
+_NOTEBOOK_NAME = re.compile(r"^(\d\d)_\w+\.ipynb$")
+
+
+def find_notebooks(notebooks_dir, only=None) -> list[Path]:
+    """The `NN_name.ipynb` files of a folder in order, optionally only the ids in `only` ("02")."""
+    notebooks_dir = Path(notebooks_dir)
+    if not notebooks_dir.is_dir():
+        raise FileNotFoundError(f"notebooks_dir={str(notebooks_dir)!r} is not a folder; pass the "
+                                "folder that holds the NN_name.ipynb notebooks")
+    found = {_NOTEBOOK_NAME.match(p.name).group(1): p for p in sorted(notebooks_dir.iterdir())
+             if _NOTEBOOK_NAME.match(p.name)}
+    if not found:
+        raise FileNotFoundError(f"notebooks_dir={str(notebooks_dir)!r} holds no NN_name.ipynb files")
+    if only is None:
+        return list(found.values())
+    wanted = [str(i).strip().zfill(2) for i in ([only] if isinstance(only, (str, int)) else only)]
+    unknown = [i for i in wanted if i not in found]
+    if unknown:
+        raise ValueError(f"only={list(only) if not isinstance(only, (str, int)) else only!r} names "
+                         f"unknown notebook id(s) {unknown}; available: {sorted(found)}")
+    return [found[i] for i in sorted(set(wanted))]
+
+
+def declared_parameters(path) -> dict:
+    """Name -> default of the variables a notebook's `parameters`-tagged cell declares."""
+    import papermill  # heavy import, only when notebooks actually run
+
+    return {name: p["default"] for name, p in papermill.inspect_notebook(str(path)).items()}
+
+
+def injected_parameters(path, parameters: dict, declared: dict) -> dict:
+    """The `parameters` that the notebook at `path` declares, plus its own results file under
+    results/ when it declares `results_path`."""
+    injected = {k: v for k, v in parameters.items() if k in declared}
+    if "results_path" in declared:
+        injected["results_path"] = f"results/{Path(path).stem}.json"
+    return injected
+
+
+def source_hash(nb, parameters=None) -> str:
+    """sha256 over the code cells' sources and the parameters: what the outputs depend on."""
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"
+            and "injected-parameters" not in cell.metadata.get("tags", [])]
+    payload = json.dumps({"code": code, "parameters": json_safe(parameters or {})}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def execute_notebook(source, output, parameters, cwd, kernel_name) -> None:
+    """Run `source` with papermill into `output`, injecting `parameters`, in the folder `cwd`."""
+    import papermill
+
+    papermill.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(cwd),
+                               kernel_name=kernel_name, progress_bar=False, log_output=False)
+
+
+def describe_error(exc) -> str:
+    """'cell N: ValueError: message' for a failing cell, else the exception's type and text."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        first_line = (exc.source or "").strip().splitlines()[:1]
+        where = f"cell [{exc.exec_count}]" + (f" `{first_line[0][:80]}`" if first_line else "")
+        return f"{where}: {exc.ename}: {exc.evalue}"
+    return f"{type(exc).__name__}: {exc}"
