@@ -1,15 +1,19 @@
-"""The `distill-lab` command: run the notebook sequence into an HTML report, refresh the committed
-notebooks' outputs, or run the benchmark (distill_lab.benchmark)."""
+"""The `distill-lab` command: run the notebook sequence into an HTML report, sweep notebooks over a
+grid of parameters on a Dask cluster, refresh the committed notebooks' outputs, or run the benchmark
+(distill_lab.evaluation.benchmark)."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
 
 import yaml
 
-from distill_lab.report import QUICK_PARAMETERS, refresh_notebooks, run_sequence
+from distill_lab.reporting import QUICK_PARAMETERS, refresh_notebooks, run_sequence
+from distill_lab.reporting.sweep import (MAX_CELLS, load_spec, plan_sweep, run_sequence_on,
+                                         run_sweep)
 
 __all__ = ["main", "default_notebooks_dir"]
 
@@ -51,6 +55,19 @@ def _load_parameters(params_file, pairs) -> dict:
     return parameters
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
+def _add_cluster_options(parser, scheduler_help: str) -> None:
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="worker processes of an embedded Dask cluster (one thread each)")
+    parser.add_argument("--scheduler", metavar="ADDR", help=scheduler_help)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="distill-lab", description=__doc__.split(":")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +80,19 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML")
     run.add_argument("--force", action="store_true", help="re-run notebooks already done")
     run.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
+    _add_cluster_options(run, "run the notebooks on an existing Dask cluster, e.g. "
+                              "tcp://10.0.0.5:8786 (default: serially, in this process)")
+    sweep = commands.add_parser("sweep", help="run notebooks over a grid of parameters on Dask")
+    sweep.add_argument("spec", metavar="SPEC.yaml",
+                       help="YAML: notebooks: [ids], grid: {name: [values]}, fixed: {name: value}")
+    sweep.add_argument("--out", help="report folder (default reports/SPEC, after the file's name)")
+    _add_cluster_options(sweep, "an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (default: "
+                                "$DISTILL_LAB_SCHEDULER, else an embedded one)")
+    sweep.add_argument("--yes", action="store_true",
+                       help=f"run a grid of more than {MAX_CELLS} cells")
+    sweep.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML")
+    sweep.add_argument("--force", action="store_true", help="re-run cells already done")
+    sweep.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
     refresh = commands.add_parser("refresh-notebooks",
                                   help="re-execute source notebooks in place in quick mode")
     refresh.add_argument("--only", metavar="IDS", help="comma-separated notebook ids, e.g. 02,04")
@@ -72,23 +102,53 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args) -> int:
-    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
-    parameters = _load_parameters(args.params, args.p)
-    runs = run_sequence(notebooks, args.out, parameters=parameters, only=_parse_only(args.only),
-                        show_code=args.show_code, force=args.force)
+def _report(runs, out) -> int:
+    """Print each failure to stderr and the index's path; the exit status."""
     failed = [run for run in runs if run.status == "failed"]
     for run in failed:
         print(f"FAILED {run.name}: {run.error}", file=sys.stderr)
-    print((Path(args.out) / "index.html").resolve())
+    print((Path(out) / "index.html").resolve())
     return 1 if failed else 0
+
+
+def _run(args) -> int:
+    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    parameters = _load_parameters(args.params, args.p)
+    options = dict(parameters=parameters, only=_parse_only(args.only), show_code=args.show_code,
+                   force=args.force)
+    if args.workers is None and args.scheduler is None:
+        return _report(run_sequence(notebooks, args.out, **options), args.out)
+    from distill_lab.dask_cluster import connect  # lazy: the serial default needs no Dask
+
+    with connect(args.scheduler, args.workers) as client:
+        return _report(run_sequence_on(client, notebooks, args.out, **options), args.out)
+
+
+def _sweep(args) -> int:
+    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    cells = plan_sweep(load_spec(args.spec), notebooks, yes=args.yes)  # every check, before Dask
+    out = args.out or str(Path("reports") / Path(args.spec).stem)
+    from distill_lab.dask_cluster import SCHEDULER_ENV, connect  # after the checks: a slow import
+
+    scheduler = args.scheduler
+    if scheduler is None and args.workers is None:
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
+    print(f"{len(cells)} cells -> {Path(out).resolve()}", file=sys.stderr)
+    try:
+        with connect(scheduler, args.workers) as client:
+            runs = run_sweep(client, cells, out, show_code=args.show_code, force=args.force)
+    except KeyboardInterrupt:
+        print("distill-lab: interrupted; the finished cells are saved: run the same command "
+              "again to resume", file=sys.stderr)
+        return 130
+    return _report(runs, out)
 
 
 def main(argv=None) -> int:
     """Entry point of the `distill-lab` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["benchmark"]:
-        from distill_lab import benchmark  # lazy: only this subcommand needs it
+        from distill_lab.evaluation import benchmark  # lazy: only this subcommand needs it
 
         return benchmark.main(argv[1:]) or 0
     parser = _build_parser()
@@ -96,11 +156,13 @@ def main(argv=None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "sweep":
+            return _sweep(args)
         notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
         for path in refresh_notebooks(notebooks, _parse_only(args.only)):
             print(f"refreshed {path}")
         return 0
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:  # OSError: files, the Dask scheduler
         print(f"distill-lab: error: {exc}", file=sys.stderr)
         return 2
 
