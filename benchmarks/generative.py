@@ -1,5 +1,5 @@
 """Benchmark of generative distillation (issue 5): GAN, diffusion, DM and generate-then-select
-against random real images at the same count, under the evaluation protocol of DESIGN.md §2.
+against random real images at the same count, under the evaluation protocol of docs/design.md §2.
 
     python benchmarks/generative.py --quick                 # digits on the CPU, a few minutes
     python benchmarks/generative.py --dataset mnist --device auto
@@ -9,7 +9,7 @@ against random real images at the same count, under the evaluation protocol of D
 --methods picks the rows to run (default: all); a generator is trained only when one of its rows
 is asked for. --dm-iterations / --dm-width / --width override the chosen size's defaults.
 
-Writes benchmarks/results/generative_<dataset>.json: rows with the DESIGN.md §3 fields plus
+Writes benchmarks/results/generative_<dataset>.json: rows with the docs/design.md §3 fields plus
 generator_seconds (training time of the shared generator, included in selection_seconds),
 label_fidelity, fd_convnet (Frechet distance on the project's ConvNet embedding, not FID) and
 break_even (trainings after which the generator has paid for itself).

@@ -1,4 +1,4 @@
-"""The headline benchmark (DESIGN.md §2): every selector at 10% and 1% on digits and MNIST-60k,
+"""The headline benchmark (docs/design.md §2): every selector at 10% and 1% on digits and MNIST-60k,
 protocol `compute`, 3 seeds, random and full measured in the same run.
 
     python benchmarks/headline.py            # digits + MNIST-60k -> benchmarks/results/*.json, *.md

@@ -40,7 +40,7 @@ MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 MNIST_N = {"train": 60000, "t10k": 10000}      # samples per split, in both its images and labels
 IDX_MAGIC = {"labels": 2049, "images": 2051}   # 0x0801: 1-d uint8 array; 0x0803: 3-d uint8 array
 MNIST_STAMP = ".sha256-verified.json"  # {file name: {size, mtime_ns, sha256}} of verified files
-DIGITS_TEST_SIZE = 450  # 1,347 train / 450 test, as in DESIGN.md
+DIGITS_TEST_SIZE = 450  # 1,347 train / 450 test, as in docs/design.md
 DIGITS_SPLIT_SEED = 0   # the split is part of the protocol, not a user's seed
 
 

@@ -1,4 +1,4 @@
-"""One contract test run over every registered selector (DESIGN.md §3), and the bad-input matrix."""
+"""One contract test run over every registered selector (docs/design.md §3), and the bad-input matrix."""
 import numpy as np
 import pytest
 from sklearn.base import clone

@@ -1,4 +1,4 @@
-"""Evaluation: the protocol of DESIGN.md §2 that trains and scores any training set (`protocol`),
+"""Evaluation: the protocol of docs/design.md §2 that trains and scores any training set (`protocol`),
 the result rows and what they say about the claim (`results`), and the headline benchmark built on
 both (`benchmark`, run by `distill-lab benchmark`; not imported here).
 """

@@ -1,5 +1,5 @@
 """The headline benchmark: every selector at 10% and 1% against random and full data, measured in
-one run under the protocol of DESIGN.md §2, written as JSON rows and a markdown table.
+one run under the protocol of docs/design.md §2, written as JSON rows and a markdown table.
 
 `distill-lab benchmark --quick` runs digits only (about a minute on two CPU cores);
 `python benchmarks/headline.py` runs digits and MNIST-60k. With `--workers N` or `--scheduler ADDR`

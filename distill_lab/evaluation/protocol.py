@@ -1,4 +1,4 @@
-"""The evaluation protocol of DESIGN.md §2: full baseline, then every distilled set trained the same
+"""The evaluation protocol of docs/design.md §2: full baseline, then every distilled set trained the same
 way, with accuracy over seeds, drop, training-time ratio, selection time and end-to-end ratio.
 
 Protocol `compute` gives a distilled set T_full / r optimizer steps (its training costs 1/r of the
@@ -153,7 +153,7 @@ def distilled_steps(protocol: Protocol, full_steps: int, n_selected: int,
 
 
 def result_row(dataset, protocol, full, method, budget, n_selected, accs, train_secs, sel_secs):
-    """One row of DESIGN.md's schema from per-seed accuracies (fractions) and times (seconds):
+    """One row of docs/design.md's schema from per-seed accuracies (fractions) and times (seconds):
     accuracy in %, drop = A_full - A_S in points, median time ratios."""
     t_full = full.median_seconds
     t_s = float(np.median(train_secs))

@@ -1,4 +1,4 @@
-"""The result table of DESIGN.md §2-§3 and what it says: rows as a markdown table, the best method
+"""The result table of docs/design.md §2-§3 and what it says: rows as a markdown table, the best method
 against random selection, a verdict in words on the source paper's claim (10x smaller, about 2
 points lost, about 8x faster training), and the Pareto front of accuracy against cost. The plots of
 these rows are in `distill_lab.plots`.
@@ -115,7 +115,7 @@ def compare_to_random(rows: list, budget) -> dict:
     random = [r for r in at if r["method"] == "random"]
     if not random:
         raise ValueError(f"rows hold no 'random' row at budget={budget!r}; random selection "
-                         "measured in the same run is required (DESIGN.md §2)")
+                         "measured in the same run is required (docs/design.md §2)")
     best = best_rows(rows, budget)
     best = best[0] if best else None
     gain = best["accuracy_mean"] - random[0]["accuracy_mean"] if best else float("nan")

@@ -89,7 +89,7 @@ def break_even(generator_seconds: float, t_full: float, t_distilled: float) -> f
 
 
 def synthetic_row(dataset, method, X_syn, y_syn, protocol, full, distill_seconds, **extra) -> dict:
-    """One result row (DESIGN.md §3 fields) for a synthetic set made once, whose making took
+    """One result row (docs/design.md §3 fields) for a synthetic set made once, whose making took
     `distill_seconds` (generator training + sampling, or DM): billed as selection time, with
     `break_even` (None when it never pays off) and any `extra` fields (e.g. label_fidelity)."""
     row = evaluate_synthetic(dataset, method, lambda seed: (X_syn, y_syn, None), protocol, full)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One short, prepared check of the GPU paths (issue 9), for a session that is lent a GPU:
+#   1. the paper table's DM at width 128 (10 images per class, the iterations that fit) vs random;
+#   2. the conditional GAN and DDPM rows on MNIST (generate, and generate-then-select);
+#   3. a headline subset on MNIST with device=cuda (margin and k-center at 10%).
+# Writes JSON (and markdown) under benchmarks/results/gpu/ (or $OUT). Target: < 8 min on one
+# H100-class GPU. `benchmarks/gpu.sh --smoke` runs the same three steps at toy sizes on the CPU
+# (about 5 minutes on 2 cores): it checks the wiring, not the numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-benchmarks/results/gpu}
+mkdir -p "$OUT"
+start=$(date +%s)
+if [ "${1:-}" = "--smoke" ]; then
+  OUT=${OUT%/}/smoke; mkdir -p "$OUT"
+  python benchmarks/paper_table.py --config smoke --n-train 600 --methods random,dm \
+    --device cpu --out "$OUT"
+  python benchmarks/generative.py --dataset mnist --smoke --device cpu --seeds 0 \
+    --per-class 2 --methods random,gan,diffusion --out "$OUT/generative_mnist.json"
+  distill-lab benchmark --datasets mnist --n-train 2000 --methods margin --budgets 0.1 \
+    --seeds 1 --device cpu --out "$OUT"
+else
+  python benchmarks/paper_table.py --config gpu --device cuda --methods random,dm --ipcs 10 \
+    --dm-iterations "${DM_ITERATIONS:-2000}" --out "$OUT"
+  python benchmarks/generative.py --dataset mnist --device cuda --seeds 0 1 2 --per-class 10 \
+    --methods random,gan,gan+select,diffusion,diffusion+select --out "$OUT/generative_mnist.json"
+  distill-lab benchmark --datasets mnist --methods margin,kcenter --budgets 0.1 --device cuda \
+    --out "$OUT"
+fi
+echo "{\"gpu_sh_seconds\": $(( $(date +%s) - start )), \"smoke\": \"${1:-}\"}" > "$OUT/gpu_sh.json"
+echo "gpu.sh done in $(( $(date +%s) - start )) s; results in $OUT"

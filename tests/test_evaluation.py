@@ -1,0 +1,100 @@
+"""The evaluation protocol behind every number: the step rule, the row arithmetic, the protocols'
+settings, and the seed loop shared by selected and synthetic sets."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from distill_lab import data
+from distill_lab.evaluation import (ROW_FIELDS, FullBaseline, Protocol, channel_stats,
+                                    default_protocol, distilled_steps, evaluate_selector,
+                                    evaluate_synthetic, result_row, run_full)
+from distill_lab.training import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+def _fake_mnist(n=200):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (n, 784)).astype(np.float32)
+    y = np.arange(n) % 10
+    return data.Dataset(X, y, X[:50], y[:50], 10, (1, 28, 28), "mnist")
+
+
+def test_step_rule_for_every_protocol():
+    cfg = TrainConfig(epochs=3, batch_size=64)
+    compute = Protocol(model="logreg", config=cfg, protocol="compute", r=8)
+    assert distilled_steps(compute, 2814, 6000) == 352            # round(2814 / 8)
+    assert distilled_steps(compute, 2814, 60) == 352              # size does not matter
+    assert distilled_steps(compute, 4, 60) == 1                   # never below one step
+    epochs = dataclasses.replace(compute, protocol="epochs")
+    assert distilled_steps(epochs, 2814, 600) == 3 * 10           # 3 x ceil(600 / 64)
+    assert distilled_steps(epochs, 2814, 10) == 3                 # batch = the whole set
+    paper = Protocol(config=TrainConfig(epochs=300, batch_size=256), protocol="paper",
+                     synthetic_epochs=1000)
+    assert distilled_steps(paper, 0, 100) == 300                  # 1 step per epoch
+    assert distilled_steps(paper, 0, 500) == 600                  # ceil(500 / 256) = 2
+    assert distilled_steps(paper, 0, 500, synthetic=True) == 2000
+    assert distilled_steps(dataclasses.replace(paper, synthetic_epochs=None), 0, 500,
+                           synthetic=True) == 600
+
+
+def test_row_arithmetic_on_hand_made_timings(digits):
+    protocol = Protocol(model="logreg", device="cpu")
+    full = FullBaseline(accuracies=[0.97, 0.98, 0.99], seconds=[10.0, 8.0, 12.0], steps=100)
+    row = result_row(digits, protocol, full, "m", 0.1, 135, [0.90, 0.92, 0.94],
+                     [1.0, 2.0, 3.0], [0.5, 0.5, 2.0])
+    assert set(ROW_FIELDS) == set(row)
+    assert row["accuracy_mean"] == pytest.approx(92.0)
+    assert row["accuracy_std"] == pytest.approx(2.0)               # sample std, ddof=1
+    assert row["full_accuracy"] == pytest.approx(98.0)
+    assert row["drop"] == pytest.approx(6.0)
+    assert row["train_time_ratio"] == pytest.approx(10.0 / 2.0)   # medians: 10 s vs 2 s
+    assert row["selection_seconds"] == pytest.approx(0.5)
+    assert row["end_to_end_ratio"] == pytest.approx(10.0 / 2.5)
+    one = result_row(digits, protocol, full, "m", 0.1, 135, [0.9], [1.0], [0.0])
+    assert one["accuracy_std"] == 0.0 and one["seeds"] == 1
+
+
+def test_default_protocols(digits):
+    fake = _fake_mnist()
+    p = default_protocol(fake)
+    assert p.model == "convnet3" and p.width == 32 and p.protocol == "compute"
+    assert p.mean == pytest.approx((fake.X_train.mean(),), rel=1e-5)
+    assert p.std == pytest.approx((fake.X_train.std(),), rel=1e-5)
+    assert p.config.optimizer == "adamw" and p.config.augment is None
+    paper = default_protocol(fake, "paper", width=128)
+    c = paper.config
+    assert (c.optimizer, c.lr, c.momentum, c.weight_decay, c.batch_size, c.epochs, c.schedule) \
+        == ("sgd", 0.01, 0.9, 5e-4, 256, 300, "step")
+    assert paper.synthetic_epochs == 1000 and paper.width == 128
+    assert "flip" not in c.augment and "crop" in c.augment      # digits are not mirror-symmetric
+    assert default_protocol(digits).model == "logreg"
+    assert channel_stats(digits)[0] == pytest.approx([digits.X_train.mean()], rel=1e-5)
+    with pytest.raises(ValueError, match="protocol='fast'"):
+        Protocol(protocol="fast")
+    with pytest.raises(ValueError, match="r=0.5"):
+        Protocol(r=0.5)
+
+
+def test_selected_and_synthetic_sets_share_one_seed_loop(digits):
+    ds = data.subsample(digits, 300, random_state=0)
+    protocol = Protocol(model="logreg", config=TrainConfig(epochs=2, lr=0.05), seeds=(0, 1),
+                        device="cpu")
+    full = run_full(ds, protocol)
+    row = evaluate_selector(ds, "random", 30, protocol, full, class_balanced=True)
+    assert row["n_selected"] == 30 and row["seeds"] == 2 and row["method"] == "random"
+    # the same picks handed over as a "synthetic" set give the same accuracies
+    from distill_lab import make_selector
+
+    def picks(seed):
+        idx = make_selector("random", budget=30, class_balanced=True,
+                            random_state=seed).fit(ds.X_train, ds.y_train).indices_
+        return ds.X_train[idx], ds.y_train[idx], None
+
+    twin = evaluate_synthetic(ds, "random-twin", picks, protocol, full, budget=30)
+    assert twin["accuracy_mean"] == row["accuracy_mean"]
+    assert twin["accuracy_std"] == row["accuracy_std"]

@@ -1,0 +1,62 @@
+"""The paper table: its rows on a toy image set (wiring and schema), the table beside the
+published figures, and the per-row notes."""
+import numpy as np
+import pytest
+
+from distill_lab import data
+from distill_lab.evaluation import ROW_FIELDS
+from distill_lab.evaluation.paper import (PUBLISHED_MNIST, SMOKE_CONFIG, PaperConfig,
+                                          format_paper_table, gain_over_random, paper_notes,
+                                          paper_rows)
+
+
+def _toy_mnist():
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    X = np.clip(rng.normal(0.2 + 0.2 * y[:, None], 0.1, (60, 784)), 0, 1).astype(np.float32)
+    return data.Dataset(X, y, X[:30], y[:30], 3, (1, 28, 28), "mnist")
+
+
+def test_paper_rows_on_a_toy_image_set():
+    rows = paper_rows(_toy_mnist(), SMOKE_CONFIG, verbose=False)
+    assert [(r["method"], r["ipc"]) for r in rows] == [
+        (m, k) for k in SMOKE_CONFIG.ipcs for m in SMOKE_CONFIG.methods]
+    for r in rows:
+        assert set(ROW_FIELDS) <= set(r) and r["protocol"] == "paper" and r["model"] == "convnet3"
+        assert r["n_selected"] == 3 * r["ipc"] and r["seeds"] == len(SMOKE_CONFIG.seeds)
+        assert r["train_time_ratio"] is None and r["end_to_end_ratio"] is None
+        assert r["width"] == SMOKE_CONFIG.width and "flip" not in r["dsa_strategy"]
+        assert r["published"] == PUBLISHED_MNIST.get(r["method"], {}).get(r["ipc"])
+    dm = [r for r in rows if r["method"] == "dm"]
+    assert all(r["synthesis_seconds"] > 0 and r["dm_iterations"] == 2 for r in dm)
+
+
+def _row(method, ipc, acc, published, **extra):
+    return {"method": method, "ipc": ipc, "accuracy_mean": acc, "accuracy_std": 0.5,
+            "published": published, "full_accuracy": 98.0, "full_epochs": 1, "width": 32,
+            "synthetic_epochs": 300, "dm_iterations": 300, **extra}
+
+
+def test_table_and_notes_by_hand():
+    rows = [_row("random", 10, 92.0, 95.1), _row("dm", 10, 95.5, 97.5),
+            _row("dm_mmd", 10, 95.0, None), _row("kcenter", 10, 90.0, 84.4)]
+    table = format_paper_table(rows)
+    assert "| random | 92.0 ± 0.5 | 95.1 |" in table
+    assert "| dm_mmd | 95.0 ± 0.5 | — |" in table
+    assert "| whole data | 98.0 (1 epochs) | 99.6 (300 epochs) |" in table
+    assert gain_over_random(rows) == {10: pytest.approx(3.5)}
+    assert gain_over_random(rows, "dm_mmd") == {10: pytest.approx(3.0)}
+    notes = paper_notes(rows)
+    assert len(notes) == 4
+    assert "is below the paper's 95.1 (-3.1 points): width 32 instead of 128" in notes[0]
+    assert "300 DM iterations instead of 20,000" in notes[1]
+    assert "no published figure" in notes[2]
+    assert "is above the paper's 84.4 (+5.6 points)" in notes[3]
+    assert paper_notes([_row("herding", 10, 94.2, 93.7)])[0].endswith("(+0.5 points).")
+
+
+def test_bad_config_is_named():
+    with pytest.raises(ValueError, match=r"\['gan'\]"):
+        PaperConfig(methods=("random", "gan"))
+    with pytest.raises(ValueError, match="ipcs"):
+        PaperConfig(ipcs=(0,))
