@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from distill_lab import data
+from distill_lab._io import atomic_write_json
 from distill_lab.evaluation import default_protocol, evaluate_synthetic, run_full
 from distill_lab.generative import (ConditionalDDPM, ConditionalGAN, DistributionMatching,
-                                    break_even, embedding_frechet_distance, generate_then_select,
-                                    label_fidelity)
+                                    bill_distillation_time, embedding_frechet_distance,
+                                    generate_then_select, label_fidelity)
 from distill_lab.proxy import fit_proxy
 
 
@@ -66,16 +67,10 @@ def per_class_random(y, k, seed):
 
 def with_generator_cost(row, full, generator_seconds, extra):
     """Bill the shared generator's training to this row, as distillation time; break_even counts
-    the whole cost of making the set (generator + sampling + selection, or DM's optimization)."""
-    t_full = full.median_seconds
-    t_s = t_full / row["train_time_ratio"]
-    row["selection_seconds"] += generator_seconds
-    row["end_to_end_ratio"] = t_full / (row["selection_seconds"] + t_s)
-    row["generator_seconds"] = generator_seconds
-    n = break_even(row["selection_seconds"], t_full, t_s)
-    row["break_even"] = n if np.isfinite(n) else None  # None: never pays for itself
-    row.update(extra)
-    return row
+    the whole cost of making the set (generator + sampling + selection, or DM's optimization).
+    The row's own selection_seconds (sampling, selection) are measured per seed."""
+    return bill_distillation_time(row, full, row["selection_seconds"] + generator_seconds,
+                                  generator_seconds=generator_seconds, **extra)
 
 
 def quality(reference, ds, X_syn, y_syn):
@@ -203,9 +198,8 @@ def main(argv=None):
                      args.verbose, smoke=args.smoke, methods=methods, overrides=overrides)
     meta["wall_seconds"] = time.perf_counter() - start  # the whole run, data loading included
     out = Path(args.out or Path(__file__).parent / "results" / f"generative_{args.dataset}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1))
-    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1))
+    atomic_write_json(out, rows)
+    atomic_write_json(out.with_suffix(".meta.json"), meta)
     print(f"wrote {len(rows)} rows to {out}")
 
 

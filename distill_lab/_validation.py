@@ -8,10 +8,14 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.utils import check_random_state  # noqa: F401  (re-exported: one way to make an RNG)
+import scipy.sparse
+from sklearn.utils import check_random_state as _sklearn_random_state
 
 __all__ = ["check_array_2d", "check_X_y", "check_labels", "resolve_budget",
            "check_random_state", "resolve_device", "split_budget"]
+
+_LABEL_HINT = ("encode them first, e.g. y = sklearn.preprocessing.LabelEncoder().fit_transform(y) "
+               "(and .inverse_transform to map the picks back)")
 
 
 def _short(value) -> str:
@@ -19,15 +23,43 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def check_random_state(random_state) -> np.random.RandomState:
+    """None, an int, a numpy RandomState or a numpy Generator -> a RandomState.
+
+    The one way the package turns `random_state` into an RNG. A Generator is used, not copied:
+    one number drawn from it seeds the returned RandomState, so the Generator advances (two fits
+    with one Generator differ, two with `np.random.default_rng(0)` each agree).
+    """
+    if isinstance(random_state, np.random.Generator):
+        return np.random.RandomState(int(random_state.integers(2**32, dtype=np.uint64)))
+    try:
+        return _sklearn_random_state(random_state)
+    except ValueError:
+        raise ValueError(f"random_state={_short(random_state)} is not supported; use None, an "
+                         "int, a numpy RandomState or a numpy Generator") from None
+
+
+def _reject_sparse(X, name):
+    if scipy.sparse.issparse(X):
+        raise TypeError(f"{name} is a scipy.sparse {type(X).__name__} of shape {X.shape}; sparse "
+                        f"input is not supported: densify it first with {name}.toarray() (it "
+                        "needs n_samples x n_features floats of memory)")
+
+
 def check_array_2d(X, name: str = "X", dtype=None) -> np.ndarray:
     """Return X as a finite, non-empty 2-D float array (a new array only when a cast is needed).
 
     dtype=None keeps float32 input as float32 (MNIST's 60k x 784 would cost a 376 MB copy in
-    float64) and casts anything else to float64.
+    float64) and casts anything else to float64. Sparse and complex input are rejected.
     """
     if not hasattr(X, "__len__") and not hasattr(X, "shape"):
         raise TypeError(f"{name} must be an array-like of shape (n_samples, n_features), "
                         f"got {type(X).__name__}")
+    _reject_sparse(X, name)
+    if np.iscomplexobj(X):
+        raise ValueError(f"{name} holds complex numbers (dtype {np.asarray(X).dtype}): Complex "
+                         f"data not supported; pass real features, e.g. np.abs({name}) or "
+                         f"np.hstack([{name}.real, {name}.imag])")
     if dtype is None:
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
     try:
@@ -37,9 +69,11 @@ def check_array_2d(X, name: str = "X", dtype=None) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}; "
                          "flatten images first, e.g. X.reshape(len(X), -1)")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one sample and one "
-                         "feature are needed")
+    for axis, what in ((0, "sample"), (1, "feature")):   # scikit-learn's wording, then ours
+        if arr.shape[axis] == 0:
+            raise ValueError(f"{name} is empty: found array with 0 {what}(s) (shape="
+                             f"{arr.shape}) while a minimum of 1 is required; at least one "
+                             "sample and one feature are needed")
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); only finite values "
@@ -48,13 +82,25 @@ def check_array_2d(X, name: str = "X", dtype=None) -> np.ndarray:
 
 
 def check_labels(y, n_samples: int | None = None, name: str = "y") -> np.ndarray:
-    """Return y as a 1-D int64 array of class labels >= 0."""
+    """Return y as a 1-D int64 array of class labels >= 0 (0..C-1)."""
+    _reject_sparse(y, name)
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (n_samples,), got shape {arr.shape}")
+    if arr.dtype.kind not in "biuf":          # strings, objects, complex: no numeric labels
+        try:
+            numeric = arr.astype(np.float64) if arr.dtype.kind == "O" else None
+        except (TypeError, ValueError):
+            numeric = None
+        if numeric is None:
+            first = _short(arr[:1].tolist()[0]) if arr.size else "none"
+            raise TypeError(f"{name} must hold integer class labels 0..C-1, got dtype "
+                            f"{arr.dtype} (first value {first}); {_LABEL_HINT}")
+        arr = numeric
     if arr.size and not (np.issubdtype(arr.dtype, np.integer)
                          or np.all(np.mod(arr.astype(np.float64), 1) == 0)):
-        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must hold integer class labels 0..C-1, got dtype {arr.dtype} "
+                        f"with non-integer values; {_LABEL_HINT}")
     arr = arr.astype(np.int64)
     if arr.size and arr.min() < 0:
         raise ValueError(f"{name} must hold class labels >= 0, got minimum {arr.min()}")

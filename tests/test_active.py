@@ -37,7 +37,16 @@ def test_loop_sizes_and_query_order(digits, strategy):
                         strategy=strategy, steps=20, random_state=0, verbose=False)
     assert len(r.indices) == 47 and len(np.unique(r.indices)) == 47
     np.testing.assert_array_equal(r.labeled_sizes, [20, 30, 40, 47])   # last batch truncated
-    assert r.accuracies.shape == (4,) and np.all((0 <= r.accuracies) & (r.accuracies <= 1))
+    assert r.accuracies.shape == (4,)
+    # round 0 replayed by hand: a model on the seeded initial set, scored on the 200 test images
+    from distill_lab.active import ACTIVE_CONFIG, _fit
+    from distill_lab.training import accuracy
+    rng = np.random.RandomState(0)
+    labeled = initial_set(y, 20, rng)
+    net = _fit(X.astype(np.float32), y, labeled, 10, "logreg", None, ACTIVE_CONFIG, 20, "cpu",
+               rng.randint(2**31 - 1))
+    assert r.accuracies[0] == accuracy(net, Xt, yt)
+    np.testing.assert_allclose(r.accuracies * 200, np.round(r.accuracies * 200), atol=1e-9)
     # query order: the seeded initial set comes first, then the batches
     np.testing.assert_array_equal(np.sort(r.indices[:20]),
                                   np.sort(initial_set(y, 20, np.random.RandomState(0))))

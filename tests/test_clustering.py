@@ -11,7 +11,8 @@ from sklearn.datasets import load_digits, make_blobs
 from distill_lab import SELECTORS, make_selector
 from distill_lab._validation import split_budget
 from distill_lab.selectors.clustering import DBSCANSelector, KMeansSelector
-from distill_lab.selectors.kmeans_dbscan import (SingleClusterWarning, dbscan_select, k_distance,
+from distill_lab.selectors.kmeans_dbscan import (FewDistinctRowsWarning, SingleClusterWarning,
+                                                  _medoids, dbscan_select, k_distance,
                                                   kmeans_medoids, knee_eps)
 
 
@@ -177,3 +178,78 @@ def test_tiny_class_keeps_every_sample():
             sel = cls(budget=6, random_state=0).fit(X, y)
         assert 60 in sel.indices_ and sel.weights_[list(sel.indices_).index(60)] == 1
     assert sel.search_[2] == [] and sel.eps_[2] is None and sel.n_noise_ + sel.weights_.sum() == 61
+
+
+# ---------------------------------------------------------------- fewer distinct rows than k
+def _check_clusters(res, X, k):
+    """k distinct medoids, each a member of its own non-empty cluster whose centroid is finite."""
+    assert len(np.unique(res.medoids)) == k and res.sizes.min() >= 1 and res.sizes.sum() == len(X)
+    assert np.all(np.isfinite(res.centroids))
+    for j, m in enumerate(res.medoids):
+        assert res.labels[m] == j
+        np.testing.assert_allclose(res.centroids[j], X[res.labels == j].mean(axis=0), atol=1e-6)
+
+
+def test_kmeans_medoids_with_fewer_distinct_rows_than_clusters():
+    """3 distinct rows (sizes 5, 3, 2) for 5 clusters: each row is a cluster and the 2 missing
+    clusters split the largest groups (split_budget: 5 -> 2, 3 -> 2, 2 -> 1)."""
+    X = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0], [9.0, 0.0]]), [5, 3, 2], axis=0)
+    with pytest.warns(FewDistinctRowsWarning, match=r"3 distinct rows for n_clusters=5"):
+        res = kmeans_medoids(X, 5, random_state=0)
+    _check_clusters(res, X, 5)
+    assert res.n_distinct == 3 and res.inertia == 0.0
+    assert sorted(res.sizes.tolist()) == [1, 2, 2, 2, 3]
+    assert {tuple(r) for r in X[res.medoids]} == {(0, 0), (5, 5), (9, 0)}
+
+
+def test_an_empty_cluster_takes_the_nearest_unused_sample_as_its_member():
+    X = np.array([[0.0], [1.0], [2.0], [10.0]])
+    centroids = np.array([[0.5], [100.0]])
+    labels = np.zeros(4, dtype=np.int64)                      # cluster 1 is empty
+    medoids = _medoids(X, centroids, labels)
+    assert medoids.tolist() == [0, 3] and labels.tolist() == [0, 0, 0, 1]
+    np.testing.assert_allclose(centroids, [[1.0], [10.0]])    # the members' means
+
+
+def test_kmeans_selector_on_a_class_with_identical_rows():
+    """Issue 10 item 7: a class whose share exceeds its distinct rows used to raise "attempt to get
+    argmax of an empty sequence" (labelled) or give NaN centroids and weight 0 (unlabelled)."""
+    X, y = make_blobs(40, centers=[[0, 0], [8, 8]], cluster_std=0.5, random_state=0)
+    X = np.vstack([X, np.tile([[20.0, 0.0]], (6, 1))])        # class 2: 6 copies of one row
+    y = np.concatenate([y, [2] * 6])
+    sel = KMeansSelector(budget=0.3, random_state=0)
+    with pytest.warns(FewDistinctRowsWarning, match=r"class\(es\) \[2\] hold fewer distinct rows"):
+        sel.fit(X, y)
+    k = len(sel.indices_)
+    assert k == 14 and len(np.unique(sel.indices_)) == k
+    assert sel.budget_per_class_[2] > 1 and np.sum(y[sel.indices_] == 2) == sel.budget_per_class_[2]
+    assert np.all(np.isfinite(sel.centroids_)) and sel.weights_.min() >= 1
+    assert sel.weights_[y[sel.indices_] == 2].sum() == 6 and sel.few_distinct_pools_ == [2]
+    np.testing.assert_array_equal(sel.centroid_labels_, y[sel.indices_])
+
+    Xu = np.repeat(np.array([[0.0, 1.0], [3.0, 3.0], [7.0, 1.0], [9.0, 9.0]]), 3, axis=0)
+    with pytest.warns(FewDistinctRowsWarning, match=r"the data hold fewer distinct rows"):
+        unl = KMeansSelector(budget=6, class_balanced=False, random_state=0).fit(Xu)
+    assert len(np.unique(unl.indices_)) == 6 and np.all(np.isfinite(unl.centroids_))
+    assert unl.weights_.min() >= 1 and unl.weights_.sum() == 12
+    assert unl.few_distinct_pools_ == [None]
+    assert {tuple(r) for r in Xu[unl.indices_]} == {tuple(r) for r in Xu}   # every distinct row
+
+
+def test_dbscan_class_smaller_than_min_samples_takes_its_medoid():
+    """Issue 10 item 9: a 3-sample class under min_samples=5 used to raise "unreachable"."""
+    X, y = make_blobs(120, centers=[[0, 0], [8, 8]], cluster_std=0.5, random_state=0)
+    small = np.array([[20.0, 0.0], [21.0, 0.0], [20.4, 0.3]])
+    X, y = np.vstack([X, small]), np.concatenate([y, [2, 2, 2]])
+    sel = DBSCANSelector(budget=6, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingleClusterWarning)
+        with pytest.warns(UserWarning, match=r"class\(es\) \[2\] have fewer samples than "
+                                             r"min_samples=5.*K-means medoids"):
+            sel.fit(X, y)
+    assert sel.small_classes_ == [2] and sel.budget_per_class_[2] == 1
+    pick = sel.indices_[y[sel.indices_] == 2]
+    assert pick.tolist() == [122]                        # the member nearest the class mean
+    assert sel.weights_[y[sel.indices_] == 2].tolist() == [3.0]
+    assert sel.n_noise_ + sel.weights_.sum() == len(X)
+

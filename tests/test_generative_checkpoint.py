@@ -1,4 +1,5 @@
-"""Checkpoints: atomic writes, bit-exact resume, interrupted runs, corrupt / mismatched files."""
+"""Checkpoints: atomic writes, bit-exact resume, interrupted runs, corrupt / mismatched files; and
+the get_params / clone round trip that a checkpoint's settings are read from."""
 import os
 import signal
 import warnings
@@ -6,8 +7,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
-from distill_lab.generative import CheckpointError, ConditionalDDPM, ConditionalGAN
+from distill_lab.generative import (CheckpointError, ConditionalDDPM, ConditionalGAN,
+                                    DistributionMatching)
 from distill_lab.generative.checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -160,3 +163,35 @@ def test_resuming_a_longer_checkpoint_warns_with_both_step_counts(tmp_path, kind
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # as many steps as asked: nothing to warn about
         MAKERS[kind](random_state=0).fit(X, y, steps=4, checkpoint_path=path)
+
+
+ESTIMATORS = {
+    "gan": (lambda: MAKERS["gan"](random_state=3, lr=1e-3, loss="bce"),
+            lambda est, X, y: est.fit(X, y, steps=2), "modules_"),
+    "ddpm": (lambda: MAKERS["ddpm"](random_state=3, schedule="linear", p_uncond=0.2),
+             lambda est, X, y: est.fit(X, y, steps=2), "modules_"),
+    "dm": (lambda: DistributionMatching(1, (1, 8, 8), 10, iterations=2, width=8, batch_real=4,
+                                        variant="mmd", device="cpu", random_state=3,
+                                        verbose=False),
+           lambda est, X, y: est.fit(X, y), "X_syn_"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_get_params_and_clone_round_trip(name):
+    """clone gives an unfitted estimator with equal parameters that fits to the same result."""
+    make, fit, fitted_attr = ESTIMATORS[name]
+    est = make()
+    params = est.get_params()
+    assert est.set_params(**params) is est and est.get_params() == params
+    X, y = _digits_subset()
+    fit(est, X, y)
+    twin = clone(est)
+    assert type(twin) is type(est) and twin.get_params() == params
+    assert not hasattr(twin, fitted_attr)                 # nothing fitted is copied
+    fit(twin, X, y)
+    if fitted_attr == "modules_":
+        _assert_same_run(est, twin)
+    else:
+        np.testing.assert_array_equal(est.X_syn_, twin.X_syn_)
+

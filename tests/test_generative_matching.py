@@ -178,3 +178,69 @@ def test_synthetic_row_bills_the_making_time():
     assert row["end_to_end_ratio"] == pytest.approx(t_full / (50.0 + t_s))
     n = break_even(50.0, t_full, t_s)  # inf (stored as None) if timing noise made t_s >= t_full
     assert row["break_even"] == (n if math.isfinite(n) else None)
+
+
+def test_bill_distillation_time_by_hand():
+    from types import SimpleNamespace
+
+    from distill_lab.generative import bill_distillation_time
+
+    full = SimpleNamespace(median_seconds=10.0)
+    row = {"train_time_ratio": 5.0, "selection_seconds": 0.5}
+    # t_distilled = 10 / 5 = 2 s: end to end 10 / (22 + 2), break even ceil(22 / (10 - 2)) = 3
+    assert bill_distillation_time(row, full, 22.0, label_fidelity=0.9) is row
+    assert row == {"train_time_ratio": 5.0, "selection_seconds": 22.0,
+                   "end_to_end_ratio": pytest.approx(10 / 24), "break_even": 3,
+                   "label_fidelity": 0.9}
+    slower = bill_distillation_time({"train_time_ratio": 0.5}, full, 1.0)   # t_distilled 20 s
+    assert slower["break_even"] is None
+
+
+def _generative_benchmark(monkeypatch):
+    """benchmarks/generative.py as a module (registered for the test only: its dataclasses)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "generative.py"
+    spec = importlib.util.spec_from_file_location("benchmark_generative", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generative_benchmark_bills_through_the_library(monkeypatch):
+    """benchmarks/generative.py used to re-implement the billing of synthetic_row."""
+    from types import SimpleNamespace
+
+    bench = _generative_benchmark(monkeypatch)
+    seen = []
+    real = bench.bill_distillation_time
+    monkeypatch.setattr(bench, "bill_distillation_time",
+                        lambda row, full, s, **kw: seen.append((s, kw)) or real(row, full, s, **kw))
+    row = bench.with_generator_cost({"train_time_ratio": 5.0, "selection_seconds": 2.0},
+                                    SimpleNamespace(median_seconds=10.0), 20.0, {"fd_convnet": 1.5})
+    assert seen == [(22.0, {"generator_seconds": 20.0, "fd_convnet": 1.5})]
+    assert row["selection_seconds"] == 22.0 and row["generator_seconds"] == 20.0
+    assert row["end_to_end_ratio"] == pytest.approx(10 / 24) and row["break_even"] == 3
+
+
+def test_generative_benchmark_writes_its_json_atomically(tmp_path, monkeypatch):
+    import json
+
+    bench = _generative_benchmark(monkeypatch)
+    rows, meta = [{"method": "random", "accuracy_mean": 90.0}], {"dataset": "digits"}
+    monkeypatch.setattr(bench, "run", lambda *args, **kwargs: (rows, dict(meta)))
+    written = []
+    real = bench.atomic_write_json
+    monkeypatch.setattr(bench, "atomic_write_json",
+                        lambda path, obj: written.append(path.name) or real(path, obj))
+    out = tmp_path / "generative_digits.json"
+    bench.main(["--smoke", "--out", str(out)])
+    assert written == ["generative_digits.json", "generative_digits.meta.json"]
+    assert json.loads(out.read_text()) == rows
+    assert json.loads((tmp_path / "generative_digits.meta.json").read_text())["dataset"] == "digits"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generative_digits.json",
+                                                          "generative_digits.meta.json"]
+

@@ -232,8 +232,8 @@ def test_craig_delegates_to_facility_location(monkeypatch):
     """craig must call representative.facility_location, not reimplement it (spy, always runs)."""
     calls = []
 
-    def spy(G, budget, *, similarity, optimizer, epsilon, random_state, return_objective):
-        calls.append((G.copy(), budget, similarity, random_state, optimizer, epsilon))
+    def spy(G, budget, *, similarity, gamma, optimizer, epsilon, random_state, return_objective):
+        calls.append((G.copy(), budget, similarity, random_state, optimizer, epsilon, gamma))
         assert return_objective
         return np.array([2, 0]), np.array([3.0, 1.0]), 4.0
 
@@ -244,7 +244,9 @@ def test_craig_delegates_to_facility_location(monkeypatch):
     indices, weights = craig(G, 0.5, similarity="cosine", random_state=7)
     assert len(calls) == 1
     np.testing.assert_array_equal(calls[0][0], G)
-    assert calls[0][1:] == (2, "cosine", 7, "lazy", 0.01)  # float budget -> count first
+    assert calls[0][1:] == (2, "cosine", 7, "lazy", 0.01, None)  # float budget -> count first
+    craig(G, 2, gamma=0.25)                                        # gamma is passed on
+    assert calls[1][-1] == 0.25
     assert indices.dtype == np.int64 and weights.dtype == np.float64
     np.testing.assert_array_equal(indices, [2, 0])
 

@@ -142,6 +142,27 @@ def test_similarity_matrix_closed_forms():
     assert rep.median_gamma(line(3)) == 1.0                          # squared gaps 1, 1, 4
 
 
+def test_median_gamma_falls_back_to_one_over_n_features_when_degenerate():
+    """Issue 10 item 8: one sample or identical rows used to raise "pass gamma explicitly"."""
+    assert rep.median_gamma(np.ones((1, 4))) == 0.25                  # one sample: no pair
+    assert rep.median_gamma(np.zeros((5, 2))) == 0.5                  # identical rows
+    dup = np.vstack([np.zeros((9, 2)), [[3.0, 4.0]]])                 # median 0, max 25
+    with pytest.warns(UserWarning, match=r"mostly duplicate rows.*1 / n_features = 0.5"):
+        assert rep.median_gamma(dup) == 0.5
+    idx, w = rep.facility_location(np.zeros((5, 2)), 2)              # all similarities are 1
+    assert sorted(idx.tolist()) == [0, 1] and w.tolist() == [5.0, 0.0]
+    idx, w = rep.facility_location(np.ones((1, 3)), 1)
+    assert idx.tolist() == [0] and w.tolist() == [1.0]
+
+
+def test_self_similarity_is_each_rows_maximum():
+    X = np.array([[1.0, 0.0], [0.0, 0.0], [2.0, 2.0]])
+    for similarity in ("rbf", "cosine"):
+        S = rep.similarity_matrix(X, similarity=similarity, gamma=0.3)
+        np.testing.assert_allclose(rep.self_similarity(X, similarity), S.max(axis=1))
+    assert rep.self_similarity(X, "cosine").tolist() == [1.0, 0.5, 1.0]
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: rep.kcenter_greedy(line(5), 6), "budget"),
     (lambda: rep.kcenter_greedy(line(5), 2, initial=[0, 0]), "initial"),
@@ -151,7 +172,6 @@ def test_similarity_matrix_closed_forms():
     (lambda: rep.facility_location(line(5), 2, similarity="l1"), "similarity"),
     (lambda: rep.facility_location(line(5), 2, gamma=-1.0), "gamma"),
     (lambda: rep.facility_location(line(5), 2, chunk_size=0), "chunk_size"),
-    (lambda: rep.facility_location(np.zeros((5, 2)), 2), "gamma explicitly"),
     (lambda: rep.facility_location(line(5), 0.0), "budget"),
 ])
 def test_bad_input_errors(call, match):

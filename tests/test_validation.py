@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from distill_lab._validation import check_array_2d, resolve_budget, resolve_device, split_budget
+import scipy.sparse
+
+from distill_lab._validation import (check_array_2d, check_labels, check_random_state,
+                                     resolve_budget, resolve_device, split_budget)
 
 
 @pytest.mark.parametrize("budget, n, expected", [(1, 10, 1), (10, 10, 10), (0.1, 1347, 135),
@@ -43,3 +46,27 @@ def test_resolve_device():
         resolve_device("gpu")
     with pytest.raises(TypeError, match="device must be a string"):
         resolve_device(0)
+
+
+def test_check_random_state_takes_a_numpy_generator():
+    a, b = (check_random_state(np.random.default_rng(5)) for _ in range(2))
+    assert isinstance(a, np.random.RandomState) and a.randint(2**31 - 1) == b.randint(2**31 - 1)
+    assert check_random_state(3).randint(1000) == np.random.RandomState(3).randint(1000)
+    with pytest.raises(ValueError, match=r"random_state=1.5 is not supported; use None, an int"):
+        check_random_state(1.5)
+
+
+def test_labels_and_features_errors_say_how_to_fix_them():
+    with pytest.raises(TypeError, match=r"y must hold integer class labels 0..C-1, got dtype <U3 "
+                                        r"\(first value 'dog'\); encode them first, e.g. y = "
+                                        r"sklearn.preprocessing.LabelEncoder\(\).fit_transform"):
+        check_labels(np.array(["dog", "cat"]))
+    with pytest.raises(TypeError, match=r"dtype object \(first value 'dog'\)"):
+        check_labels(np.array(["dog", 1], dtype=object))
+    np.testing.assert_array_equal(check_labels(np.array([2, 0], dtype=object)), [2, 0])
+    with pytest.raises(TypeError, match=r"sparse input is not supported: densify it first with "
+                                        r"X.toarray\(\)"):
+        check_array_2d(scipy.sparse.csr_matrix(np.eye(3)))
+    with pytest.raises(ValueError, match=r"Complex data not supported"):
+        check_array_2d(np.eye(2) * 1j)
+

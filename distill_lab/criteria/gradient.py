@@ -206,15 +206,15 @@ def grand(model, X, y, *, params="all", batch_size=256, verbose=False) -> np.nda
     return total / len(models)
 
 
-def craig(G, budget, *, similarity="rbf", optimizer="lazy", epsilon=0.01, random_state=None,
-          return_objective=False):
+def craig(G, budget, *, similarity="rbf", gamma=None, optimizer="lazy", epsilon=0.01,
+          random_state=None, return_objective=False):
     """CRAIG-style weighted coreset: facility location on per-sample gradient features G (n, P).
 
     Mirzasoleiman et al. (2020) bound the gradient discrepancy ||sum_i g_i - sum_{j in S} w_j g_j||
     by sum_i min_{j in S} ||g_i - g_j||; turning distance into similarity makes shrinking that bound
     a facility-location maximisation, solved greedily by
-    `distill_lab.criteria.representative.facility_location` (`similarity`, `optimizer` "lazy" or
-    "stochastic" and its `epsilon` are passed on to it).
+    `distill_lab.criteria.representative.facility_location` (`similarity` and its `gamma`,
+    `optimizer` "lazy" or "stochastic" and its `epsilon` are passed on to it).
     w_j = the number of samples that pick j represents (sum = n). Use `gradient_features` for G.
     Returns (indices (k,) int64 in selection order, weights (k,) float64), and with
     `return_objective=True` the facility-location value F(indices) as well.
@@ -224,7 +224,7 @@ def craig(G, budget, *, similarity="rbf", optimizer="lazy", epsilon=0.01, random
     from distill_lab.criteria import representative  # the gradient scores do not need it
 
     indices, weights, objective = representative.facility_location(
-        G, k, similarity=similarity, optimizer=optimizer, epsilon=epsilon,
+        G, k, similarity=similarity, gamma=gamma, optimizer=optimizer, epsilon=epsilon,
         random_state=random_state, return_objective=True)
     indices = np.asarray(indices, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.float64)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import numbers
+import warnings
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -17,7 +18,8 @@ from distill_lab._validation import check_array_2d, check_random_state, resolve_
 from distill_lab.criteria.stochastic_greedy import sample_size, stochastic_greedy
 
 __all__ = ["kcenter_greedy", "herding", "facility_location", "similarity_matrix",
-           "median_gamma", "sq_distances", "check_subset", "check_optimizer"]
+           "median_gamma", "sq_distances", "check_subset", "check_optimizer", "check_similarity",
+           "self_similarity"]
 
 SIMILARITIES = ("rbf", "cosine")
 OPTIMIZERS = ("lazy", "stochastic")
@@ -26,13 +28,6 @@ _N_NEIGHBORS = 256  # about this many stored similarities per row once the row i
 
 
 # ----------------------------------------------------------------------------- shared helpers
-def _rng(random_state):
-    """A numpy Generator or RandomState from None / int / Generator / RandomState."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    return check_random_state(random_state)
-
-
 def _features(X, name="X") -> np.ndarray:
     """Validated 2-D features; float32 stays float32 (speed, memory), anything else is float64."""
     dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
@@ -80,27 +75,34 @@ def median_gamma(X, *, n_pairs: int = 20_000, random_state=0) -> float:
 
     Uses every pair when there are at most `n_pairs` of them (exact, deterministic), else a sample
     of `n_pairs` random pairs drawn with `random_state`.
+    Degenerate data fall back to gamma = 1 / n_features (scikit-learn's `gamma="auto"`): a single
+    sample or identical rows, where the width cannot change any similarity (every one is 1), and,
+    with a warning, mostly duplicate rows (median 0 but some distances > 0).
     """
     X = _features(X)
     n = len(X)
+    fallback = 1.0 / X.shape[1]
     if n < 2:
-        raise ValueError(f"the median heuristic needs at least 2 samples, got n_samples={n}; "
-                         "pass gamma explicitly")
+        return fallback
     if n * (n - 1) // 2 <= n_pairs:
         i, j = np.triu_indices(n, k=1)
     else:
-        rng = _rng(random_state)
+        rng = check_random_state(random_state)
         i = rng.choice(n, size=n_pairs)
         j = (i + 1 + rng.choice(n - 1, size=n_pairs)) % n  # j != i
     d2 = np.einsum("ij,ij->i", X[i] - X[j], X[i] - X[j]).astype(np.float64)
     med = float(np.median(d2))
     if med <= 0:
-        raise ValueError("the median squared distance between samples is 0 (mostly duplicate "
-                         "rows); pass gamma explicitly")
+        if d2.max() > 0:
+            warnings.warn(f"the median squared distance between samples is 0 (mostly duplicate "
+                          f"rows); using gamma = 1 / n_features = {fallback:.4g}: pass gamma "
+                          "explicitly to choose the kernel width", UserWarning, stacklevel=2)
+        return fallback
     return 1.0 / med
 
 
-def _check_similarity(similarity, gamma):
+def check_similarity(similarity, gamma):
+    """A kernel name in SIMILARITIES and gamma: None (median heuristic) or a positive number."""
     if similarity not in SIMILARITIES:
         raise ValueError(f"similarity={similarity!r} is not supported; use one of {SIMILARITIES}")
     if gamma is not None and (isinstance(gamma, bool) or not isinstance(gamma, numbers.Real)
@@ -127,7 +129,7 @@ def similarity_matrix(A, B=None, *, similarity="rbf", gamma=None) -> np.ndarray:
     "rbf": exp(-gamma ||a - b||^2), gamma=None -> `median_gamma(A)`;
     "cosine": (1 + cos(a, b)) / 2 (a zero vector has similarity 1/2 to everything).
     """
-    _check_similarity(similarity, gamma)
+    check_similarity(similarity, gamma)
     A = _features(A, "A")
     B = A if B is None else _features(B, "B")
     if A.shape[1] != B.shape[1]:
@@ -137,6 +139,16 @@ def similarity_matrix(A, B=None, *, similarity="rbf", gamma=None) -> np.ndarray:
         return _cosine_block(_unit_rows(A), _unit_rows(B))
     gamma = median_gamma(A) if gamma is None else gamma
     return _rbf_block(A, B, gamma)
+
+
+def self_similarity(X, similarity="rbf") -> np.ndarray:
+    """sim(i, i) for every row (n,), the largest similarity in row i for both kernels: 1, or 1/2
+    for a zero row under "cosine". So F(all samples) = sum_i max_j sim(i, j) = its sum."""
+    check_similarity(similarity, None)
+    X = _features(X)
+    if similarity == "rbf":
+        return np.ones(len(X))
+    return np.where(np.linalg.norm(X, axis=1) > 0, 1.0, 0.5)
 
 
 def _rbf_block(A, B, gamma, sq_A=None, sq_B=None):
@@ -168,7 +180,7 @@ def kcenter_greedy(X, budget, *, initial=None, random_state=None, chunk_size=204
     sq = np.einsum("ij,ij->i", X, X)                              # (n,)
     picked = []
     if initial is None:
-        first = int(_rng(random_state).choice(n))
+        first = int(check_random_state(random_state).choice(n))
         picked.append(first)
         min_d2 = sq_distances(X, X[[first]], sq, sq[[first]])[:, 0]
     else:
@@ -410,7 +422,7 @@ def facility_location(X, budget, *, similarity="rbf", gamma=None, chunk_size=204
     `return_objective=True` also F(indices), a float.
     """
     X = _features(X)
-    _check_similarity(similarity, gamma)
+    check_similarity(similarity, gamma)
     check_optimizer(optimizer, epsilon)
     n = len(X)
     k = resolve_budget(budget, n)
@@ -422,7 +434,8 @@ def facility_location(X, budget, *, similarity="rbf", gamma=None, chunk_size=204
         indices = _lazy_greedy(gains, k, cover.gains, cover.add, verbose)
     else:
         indices = stochastic_greedy(n, k, cover.gains, cover.add, epsilon=epsilon,
-                                    random_state=_rng(random_state), verbose=verbose)
+                                    random_state=check_random_state(random_state),
+                                    verbose=verbose)
     counts, objective = _assignment(kernel, indices, chunk_size)
     return (indices, counts, objective) if return_objective else (indices, counts)
 

@@ -32,10 +32,9 @@ def _distinct(rng, m: int, s: int) -> np.ndarray:
     O(s) where a permutation would cost O(m) per step (60k-sample pools)."""
     if 3 * s >= m:
         return np.sort(rng.permutation(m)[:s])
-    draw = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
-    out = np.unique(draw(0, m, size=s))
+    out = np.unique(rng.randint(0, m, size=s))
     while len(out) < s:          # the first s distinct values of an i.i.d. sequence: uniform
-        out = np.unique(np.concatenate([out, draw(0, m, size=s - len(out))]))
+        out = np.unique(np.concatenate([out, rng.randint(0, m, size=s - len(out))]))
     return out
 
 
@@ -45,8 +44,7 @@ def stochastic_greedy(n: int, k: int, gains, add, *, epsilon: float = 0.01, rand
     uniformly, asks `gains(candidates)` for their exact marginal gains F(S + j) - F(S) and calls
     `add(j)` for the best (ties: the lowest index). Returns the picks (k,) int64 in order.
     """
-    rng = (random_state if isinstance(random_state, np.random.Generator)
-           else check_random_state(random_state))
+    rng = check_random_state(random_state)
     s = sample_size(n, k, epsilon)
     remaining = np.arange(n, dtype=np.int64)     # remaining[:n - step] are not picked yet
     picked = []

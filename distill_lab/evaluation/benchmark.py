@@ -46,7 +46,7 @@ def benchmark_methods(dataset, include=None) -> dict:
         "grand": {"name": "grand", "skip_top": 0.05, **cb, **proxy},
         "craig": {"name": "craig", **cb, **proxy},
         "craig_unweighted": {"name": "craig", "use_weights": False, **cb, **proxy},
-        "ccs_el2n": {"name": "ccs", "score": "el2n", **cb, **proxy},
+        "ccs_el2n": {"name": "ccs", "proxy_score": "el2n", **cb, **proxy},
         "entropy": {"name": "entropy", **cb, **proxy},
         "margin": {"name": "margin", **cb, **proxy},
         "least_confidence": {"name": "least_confidence", **cb, **proxy},

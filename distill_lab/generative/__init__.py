@@ -8,11 +8,11 @@ from .checkpoint import CheckpointError
 from .diffusion import ConditionalDDPM, beta_schedule, ddim_sample, p_losses, q_sample
 from .gan import ConditionalGAN
 from .matching import DistributionMatching
-from .quality import (break_even, embedding_frechet_distance, frechet_distance, label_fidelity,
-                      synthetic_accuracy, synthetic_row)
+from .quality import (bill_distillation_time, break_even, embedding_frechet_distance,
+                      frechet_distance, label_fidelity, synthetic_row)
 from .select import generate_then_select
 
 __all__ = ["CheckpointError", "ConditionalGAN", "ConditionalDDPM", "beta_schedule", "q_sample",
            "p_losses", "ddim_sample", "DistributionMatching",
            "generate_then_select", "label_fidelity", "frechet_distance",
-           "embedding_frechet_distance", "synthetic_accuracy", "synthetic_row", "break_even"]
+           "embedding_frechet_distance", "bill_distillation_time", "synthetic_row", "break_even"]

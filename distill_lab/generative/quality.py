@@ -15,11 +15,11 @@ import math
 import numpy as np
 
 from .._validation import check_array_2d
-from ..evaluation import evaluate_synthetic, train_and_score
+from ..evaluation import evaluate_synthetic
 from ..training import accuracy, embed
 
-__all__ = ["label_fidelity", "frechet_distance", "embedding_frechet_distance",
-           "synthetic_accuracy", "break_even", "synthetic_row"]
+__all__ = ["label_fidelity", "frechet_distance", "embedding_frechet_distance", "break_even",
+           "bill_distillation_time", "synthetic_row"]
 
 
 def label_fidelity(classifier, X_syn, y_syn, *, device=None) -> float:
@@ -58,20 +58,6 @@ def embedding_frechet_distance(model, X_real, X_syn, *, device=None) -> float:
                             E_syn.mean(0), np.cov(E_syn, rowvar=False))
 
 
-def synthetic_accuracy(dataset, X_syn, y_syn, protocol, *, steps=None) -> dict:
-    """Test accuracy of fresh `protocol.model`s trained on the synthetic set, one per seed.
-
-    Returns {"accuracies": [...], "mean": ..., "std": ..., "seconds": median training seconds}.
-    `steps` is the distilled run's optimizer steps (None: protocol.config.epochs passes).
-    """
-    runs = [train_and_score(dataset, X_syn, y_syn, protocol, seed, steps=steps)
-            for seed in protocol.seeds]
-    accs = [acc for acc, _, _ in runs]
-    return {"accuracies": accs, "mean": float(np.mean(accs)),
-            "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-            "seconds": float(np.median([sec for _, sec, _ in runs]))}
-
-
 def break_even(generator_seconds: float, t_full: float, t_distilled: float) -> float:
     """Smallest number n of trainings after which generator + n distilled runs cost no more than
     n full runs: n = ceil(generator_seconds / (t_full - t_distilled)), at least 1.
@@ -88,11 +74,11 @@ def break_even(generator_seconds: float, t_full: float, t_distilled: float) -> f
     return max(1, math.ceil(generator_seconds / saving))
 
 
-def synthetic_row(dataset, method, X_syn, y_syn, protocol, full, distill_seconds, **extra) -> dict:
-    """One result row (docs/design.md §3 fields) for a synthetic set made once, whose making took
-    `distill_seconds` (generator training + sampling, or DM): billed as selection time, with
-    `break_even` (None when it never pays off) and any `extra` fields (e.g. label_fidelity)."""
-    row = evaluate_synthetic(dataset, method, lambda seed: (X_syn, y_syn, None), protocol, full)
+def bill_distillation_time(row: dict, full, distill_seconds: float, **extra) -> dict:
+    """Bill `distill_seconds` (generator training + sampling, or DM's optimization) to a result
+    row as its selection time, in place: `selection_seconds`, `end_to_end_ratio` =
+    t_full / (distill_seconds + t_distilled) and `break_even` (None when it never pays off), plus
+    any `extra` fields. t_distilled comes from the row's `train_time_ratio`."""
     t_full = full.median_seconds
     t_s = t_full / row["train_time_ratio"]
     row["selection_seconds"] = float(distill_seconds)
@@ -101,3 +87,11 @@ def synthetic_row(dataset, method, X_syn, y_syn, protocol, full, distill_seconds
     row["break_even"] = n if math.isfinite(n) else None
     row.update(extra)
     return row
+
+
+def synthetic_row(dataset, method, X_syn, y_syn, protocol, full, distill_seconds, **extra) -> dict:
+    """One result row (docs/design.md §3 fields) for a synthetic set made once, whose making took
+    `distill_seconds` (generator training + sampling, or DM): billed as selection time by
+    `bill_distillation_time`, with any `extra` fields (e.g. label_fidelity)."""
+    row = evaluate_synthetic(dataset, method, lambda seed: (X_syn, y_syn, None), protocol, full)
+    return bill_distillation_time(row, full, distill_seconds, **extra)

@@ -1,12 +1,15 @@
-"""The selector contract (DESIGN.md §3): a scikit-learn estimator whose `fit` picks a subset.
+"""The selector contract (docs/design.md §3): a scikit-learn estimator whose `fit` picks a subset.
 
-`fit` validates the data and the budget, splits the budget across classes when
-`class_balanced=True`, and records `indices_` (selection order), `weights_`, `scores_`,
-`budget_per_class_` and `selection_seconds_`. Subclasses implement `_prepare` (once, on all data) and `_select` (per pool),
-and may record more fitted attributes from the state in `_finish`.
+`fit` validates the data, the budget and every parameter before any work (no proxy is trained
+for a bad setting), splits the budget across classes when `class_balanced=True`, and records
+`indices_` (selection order), `weights_`, `scores_`, `budget_per_class_`, `n_features_in_` and
+`selection_seconds_`. Subclasses implement `_check_params` (the checks of their own parameters),
+`_prepare` (once, on all data) and `_select` (per pool), and may record more fitted attributes in
+`_finish` from what each pool's `_select` returned.
 """
 from __future__ import annotations
 
+import numbers
 import time
 
 import numpy as np
@@ -23,43 +26,58 @@ class BaseSelector(BaseEstimator):
 
     needs_labels = False
 
+    def _check_params(self, n_features: int) -> None:
+        """Check every parameter except budget and random_state (checked in `fit`); no work."""
+        if not isinstance(self.class_balanced, (bool, np.bool_)):
+            raise TypeError(f"class_balanced must be True or False, got "
+                            f"{self.class_balanced!r}")
+
     def _prepare(self, X, y, rng) -> dict:
         """Work done once on all samples (e.g. a proxy model); returns a state dict."""
         return {"X": X, "y": y}
 
     def _select(self, state: dict, pool: np.ndarray, k: int, rng):
-        """Pick `k` indices from `pool` (indices into X), in selection order, and their weights."""
+        """Pick `k` indices from `pool` (indices into X), in selection order.
+
+        Returns (indices, weights or None, info): `info` is whatever this pool's fit found (None
+        if nothing); `_finish` gets them all, in pool order.
+        """
         raise NotImplementedError
 
-    def _finish(self, state: dict) -> None:
-        """Record extra fitted attributes (ending in `_`) from the state after selection."""
+    def _finish(self, state: dict, infos: list) -> None:
+        """Record extra fitted attributes (ending in `_`) from the pools' infos."""
 
     def fit(self, X, y=None):
         X, y = check_X_y(X, y)
         if y is None and (self.needs_labels or self.class_balanced):
-            raise ValueError(f"{type(self).__name__} needs labels y "
-                             f"(class_balanced={self.class_balanced}); got y=None")
+            why = ("class_balanced=True splits the budget by class" if self.class_balanced else
+                   "its selection uses the labels")
+            hint = ("; use features='raw' for unlabeled data"
+                    if getattr(self, "features", None) == "embedding" else "")
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             f"is None: {why} (integer class labels 0..C-1){hint}")
         k = resolve_budget(self.budget, len(X))
-        per_class = split_budget(y, k) if self.class_balanced else None
+        self._check_params(X.shape[1])
         rng = check_random_state(self.random_state)
+        per_class = split_budget(y, k) if self.class_balanced else None
+        pools = ([(np.arange(len(X)), k)] if per_class is None else
+                 [(np.flatnonzero(y == c), kc) for c, kc in per_class.items()])
         start = time.perf_counter()
         state = self._prepare(X, y, rng)
-        if per_class is None:
-            indices, weights = self._select(state, np.arange(len(X)), k, rng)
-        else:
-            parts = [self._select(state, np.flatnonzero(y == c), kc, rng)
-                     for c, kc in per_class.items()]
-            indices = np.concatenate([p[0] for p in parts])
-            weights = (None if any(p[1] is None for p in parts)
-                       else np.concatenate([p[1] for p in parts]))
+        parts = [self._select(state, pool, kp, rng) for pool, kp in pools]
+        indices = np.concatenate([p[0] for p in parts])
+        weights = (None if any(p[1] is None for p in parts)
+                   else np.concatenate([p[1] for p in parts]))
+        if per_class is not None:
             indices, weights = self._order(state, indices, weights)
         self.selection_seconds_ = time.perf_counter() - start
+        self.n_features_in_ = X.shape[1]
         self.budget_per_class_ = per_class   # {class: count} when class_balanced, else None
         self.indices_ = np.asarray(indices, dtype=np.int64)
         self.weights_ = None if weights is None else np.asarray(weights, dtype=np.float64)
         scores = state.get("scores")
         self.scores_ = None if scores is None else np.asarray(scores, dtype=np.float64)
-        self._finish(state)
+        self._finish(state, [p[2] for p in parts])
         self._check_result(len(X), k)
         return self
 
@@ -91,13 +109,17 @@ class ScoreSelector(BaseSelector):
     def _scores(self, X, y, rng) -> np.ndarray:
         raise NotImplementedError
 
+    def _check_params(self, n_features):
+        super()._check_params(n_features)
+        skip_top = getattr(self, "skip_top", 0.0)
+        if isinstance(skip_top, bool) or not isinstance(skip_top, numbers.Real) \
+                or not 0.0 <= skip_top < 1.0:
+            raise ValueError(f"skip_top={skip_top!r} must be a fraction in [0, 1)")
+
     def _prepare(self, X, y, rng):
         return {"scores": np.asarray(self._scores(X, y, rng), dtype=np.float64)}
 
     def _select(self, state, pool, k, rng):
         order = pool[rank(state["scores"][pool])]
-        skip_top = getattr(self, "skip_top", 0.0)
-        if not 0.0 <= skip_top < 1.0:
-            raise ValueError(f"skip_top={skip_top!r} must be a fraction in [0, 1)")
-        skip = min(int(round(skip_top * len(order))), len(order) - k)
-        return order[skip:skip + k], None
+        skip = min(int(round(getattr(self, "skip_top", 0.0) * len(order))), len(order) - k)
+        return order[skip:skip + k], None, None

@@ -13,7 +13,7 @@ from distill_lab.criteria import entropy as ent
 from distill_lab.criteria import gradient as grad
 from distill_lab.criteria import moderate as mod
 from distill_lab.criteria import representative as rep
-from distill_lab.proxy import proxy_outputs
+from distill_lab.proxy import check_proxy, proxy_outputs
 from distill_lab.selectors.base import BaseSelector, ScoreSelector
 
 FEATURES = ("embedding", "raw")
@@ -45,14 +45,20 @@ PROXY_SCORES = {"el2n": _el2n, "grand": _grand, "entropy": _entropy, "margin": _
 
 
 class _ProxyMixin:
+    uses_proxy = True   # False where `features="raw"` makes the proxy settings unused
+
+    def _check_params(self, n_features):
+        super()._check_params(n_features)
+        if self.uses_proxy:
+            check_proxy(self.proxy_model, self.proxy_epochs, self.image_shape, n_features,
+                        self.device)
+
     def _proxy(self, X, y, rng) -> dict:
         return proxy_outputs(X, y, model=self.proxy_model, epochs=self.proxy_epochs,
                              image_shape=self.image_shape, device=self.device,
                              random_state=rng.randint(2**31 - 1))
 
     def _features(self, X, y, rng) -> np.ndarray:
-        if self.features not in FEATURES:
-            raise ValueError(f"features={self.features!r} must be one of {list(FEATURES)}")
         if self.features == "raw":
             return X.astype(np.float32)
         return self._proxy(X, y, rng)["embeddings"].astype(np.float32)
@@ -123,13 +129,13 @@ class CCSSelector(_ProxyMixin, BaseSelector):
 
     needs_labels = True
 
-    def __init__(self, budget=0.1, random_state=None, class_balanced=False, score="el2n",
+    def __init__(self, budget=0.1, random_state=None, class_balanced=False, proxy_score="el2n",
                  beta=0.1, n_strata=50, proxy_model="mlp", proxy_epochs=1.0, image_shape=None,
                  device="auto"):
         self.budget = budget
         self.random_state = random_state
         self.class_balanced = class_balanced
-        self.score = score
+        self.proxy_score = proxy_score
         self.beta = beta
         self.n_strata = n_strata
         self.proxy_model = proxy_model
@@ -137,18 +143,21 @@ class CCSSelector(_ProxyMixin, BaseSelector):
         self.image_shape = image_shape
         self.device = device
 
-    def _prepare(self, X, y, rng):
-        if self.score not in PROXY_SCORES:
-            raise ValueError(f"score={self.score!r} is not a proxy score; use one of "
+    def _check_params(self, n_features):
+        super()._check_params(n_features)
+        if self.proxy_score not in PROXY_SCORES:
+            raise ValueError(f"proxy_score={self.proxy_score!r} is not a proxy score; use one of "
                              f"{sorted(PROXY_SCORES)}")
-        coverage.check_beta(self.beta)                      # before the proxy is trained
+        coverage.check_beta(self.beta)
         coverage.check_n_strata(self.n_strata)
-        return {"scores": PROXY_SCORES[self.score](self._proxy(X, y, rng), y)}
+
+    def _prepare(self, X, y, rng):
+        return {"scores": PROXY_SCORES[self.proxy_score](self._proxy(X, y, rng), y)}
 
     def _select(self, state, pool, k, rng):
         picked = coverage.ccs(state["scores"][pool], k, beta=self.beta, n_strata=self.n_strata,
                               random_state=rng)
-        return pool[picked], None
+        return pool[picked], None, None
 
 
 class FeatureSelector(_ProxyMixin, BaseSelector):
@@ -165,6 +174,19 @@ class FeatureSelector(_ProxyMixin, BaseSelector):
         self.image_shape = image_shape
         self.device = device
 
+    @property
+    def uses_proxy(self):
+        return self.features != "raw"
+
+    @property
+    def needs_labels(self):   # the proxy that makes the embedding trains on the labels
+        return self.uses_proxy
+
+    def _check_params(self, n_features):
+        if self.features not in FEATURES:
+            raise ValueError(f"features={self.features!r} must be one of {list(FEATURES)}")
+        super()._check_params(n_features)
+
     def _prepare(self, X, y, rng):
         return {"features": self._features(X, y, rng)}
 
@@ -179,7 +201,7 @@ class ModerateSelector(FeatureSelector):
         return {"scores": mod.moderate(self._features(X, y, rng), y)}
 
     def _select(self, state, pool, k, rng):
-        return pool[top_k(state["scores"][pool], k)], None
+        return pool[top_k(state["scores"][pool], k)], None, None
 
 
 class KCenterSelector(FeatureSelector):
@@ -187,65 +209,76 @@ class KCenterSelector(FeatureSelector):
 
     def _select(self, state, pool, k, rng):
         picked = rep.kcenter_greedy(state["features"][pool], k, random_state=rng)
-        return pool[picked], None
+        return pool[picked], None, None
 
 
 class HerdingSelector(FeatureSelector):
     """Kernel herding: the running mean of the picks tracks the data mean (Welling 2009)."""
 
     def _select(self, state, pool, k, rng):
-        return pool[rep.herding(state["features"][pool], k)], None
+        return pool[rep.herding(state["features"][pool], k)], None, None
 
 
 class FacilityLocationSelector(FeatureSelector):
     """Greedy facility location; weights = how many samples each pick represents.
 
     `optimizer="lazy"` is the exact greedy (Minoux), `"stochastic"` stochastic greedy with
-    `epsilon` (Mirzasoleiman et al. 2015). Fitted: `optimizer_`, and `objective_` = F(picks),
-    summed over the pools (the classes when class_balanced).
+    `epsilon` (Mirzasoleiman et al. 2015). `similarity="rbf"` has width `gamma`: None is the
+    median heuristic per pool, falling back to 1 / n_features where it degenerates (one sample,
+    identical rows; see `criteria.representative.median_gamma`). A pool no larger than its share
+    of the budget (e.g. a class of one sample under class_balanced) keeps every sample, each with
+    weight 1. Fitted: `optimizer_`, and `objective_` = F(picks), summed over the pools (the
+    classes when class_balanced).
     """
 
     def __init__(self, budget=0.1, random_state=None, class_balanced=False, features="embedding",
-                 similarity="rbf", optimizer="lazy", epsilon=0.01, proxy_model="mlp",
+                 similarity="rbf", gamma=None, optimizer="lazy", epsilon=0.01, proxy_model="mlp",
                  proxy_epochs=1.0, image_shape=None, device="auto"):
         super().__init__(budget=budget, random_state=random_state, class_balanced=class_balanced,
                          features=features, proxy_model=proxy_model, proxy_epochs=proxy_epochs,
                          image_shape=image_shape, device=device)
         self.similarity = similarity
+        self.gamma = gamma
         self.optimizer = optimizer
         self.epsilon = epsilon
 
-    def _prepare(self, X, y, rng):
-        rep.check_optimizer(self.optimizer, self.epsilon)   # before any proxy is trained
-        return {"features": self._features(X, y, rng), "objectives": []}
+    def _check_params(self, n_features):
+        super()._check_params(n_features)
+        rep.check_similarity(self.similarity, self.gamma)
+        rep.check_optimizer(self.optimizer, self.epsilon)
 
     def _solve(self, features, k, rng):
-        return rep.facility_location(features, k, similarity=self.similarity,
+        return rep.facility_location(features, k, similarity=self.similarity, gamma=self.gamma,
                                      optimizer=self.optimizer, epsilon=self.epsilon,
                                      random_state=rng, return_objective=True)
 
     def _select(self, state, pool, k, rng):
-        picked, weights, objective = self._solve(state["features"][pool], k, rng)
-        state["objectives"].append(objective)
-        return pool[picked], weights
+        features = state["features"][pool]
+        if k == len(pool):   # no larger than its share: all kept, F = sum_i sim(i, i)
+            objective = float(rep.self_similarity(features, self.similarity).sum())
+            return pool, np.ones(k), objective
+        picked, weights, objective = self._solve(features, k, rng)
+        return pool[picked], weights, objective
 
-    def _finish(self, state):
+    def _finish(self, state, infos):
         self.optimizer_ = self.optimizer
-        self.objective_ = float(sum(state["objectives"]))
+        self.objective_ = float(sum(infos))
 
 
 class CraigSelector(FacilityLocationSelector):
     """CRAIG: facility location on last-layer gradient features, with weights (Mirzasoleiman
-    et al. 2020); trains on the picks weighted by the samples they stand for."""
+    et al. 2020); trains on the picks weighted by the samples they stand for. `gamma`, tiny pools
+    and the fitted attributes as in FacilityLocationSelector (`features` is unused: always the
+    proxy's gradients)."""
 
     needs_labels = True
+    uses_proxy = True
 
     def _prepare(self, X, y, rng):
-        rep.check_optimizer(self.optimizer, self.epsilon)
         out = self._proxy(X, y, rng)
-        return {"features": grad.gradient_features(out["probs"], y).astype(np.float32),
-                "objectives": []}
+        return {"features": grad.gradient_features(out["probs"], y).astype(np.float32)}
 
     def _solve(self, G, k, rng):
-        return grad.craig(G, k, similarity=self.similarity, optimizer=self.optimizer,
-                          epsilon=self.epsilon, random_state=rng, return_objective=True)
+        return grad.craig(G, k, similarity=self.similarity, gamma=self.gamma,
+                          optimizer=self.optimizer, epsilon=self.epsilon, random_state=rng,
+                          return_objective=True)

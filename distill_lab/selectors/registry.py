@@ -1,4 +1,4 @@
-"""The explicit name -> selector registry of DESIGN.md §3."""
+"""The explicit name -> selector registry of docs/design.md §3."""
 from __future__ import annotations
 
 from distill_lab.selectors import model_based as mb

@@ -14,4 +14,4 @@ class RandomSelector(BaseSelector):
         self.class_balanced = class_balanced
 
     def _select(self, state, pool, k, rng):
-        return rng.choice(pool, size=k, replace=False), None
+        return rng.choice(pool, size=k, replace=False), None, None
