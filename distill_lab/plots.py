@@ -32,6 +32,12 @@ def _axes(ax):
     return ax
 
 
+def _title(ax, title) -> None:
+    """Set the title when one is given (a caller's own set_title stays otherwise)."""
+    if title is not None:
+        ax.set_title(title)
+
+
 def _colors(names) -> dict:
     """One colour per name: tab10 (matplotlib's default cycle) up to 10 names, tab20 beyond."""
     import matplotlib.pyplot as plt
@@ -102,7 +108,7 @@ def dsa_gallery(X, image_shape, *, random_state=0, ax=None, title=None):
 
 # ----------------------------------------------------------------------------- scores
 def score_histogram(scores, *, selected=None, bins=40, ax=None, xlabel="score",
-                    label="all samples"):
+                    label="all samples", title=None):
     """Histogram of one score per sample, with the `selected` indices' scores overlaid."""
     scores = np.asarray(scores, dtype=np.float64).ravel()
     ax = _axes(ax)
@@ -113,6 +119,7 @@ def score_histogram(scores, *, selected=None, bins=40, ax=None, xlabel="score",
         ax.hist(scores[selected], bins=edges, alpha=0.8, label=f"selected (k={len(selected)})")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("number of samples")
+    _title(ax, title)
     ax.legend()
     return ax
 
@@ -138,7 +145,7 @@ def confidence_bins(probs, y, n_bins=10) -> dict:
     return {"confidence": mean_conf, "accuracy": acc, "count": count}
 
 
-def reliability_diagram(probs, y, *, n_bins=10, ax=None, label="model"):
+def reliability_diagram(probs, y, *, n_bins=10, ax=None, label="model", title=None):
     """Accuracy vs mean confidence per confidence bin; the diagonal is perfect calibration."""
     bins = confidence_bins(probs, y, n_bins)
     ax = _axes(ax)
@@ -149,6 +156,7 @@ def reliability_diagram(probs, y, *, n_bins=10, ax=None, label="model"):
     ax.set_ylabel("accuracy in bin")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
+    _title(ax, title)
     ax.legend()
     return ax
 
@@ -178,7 +186,7 @@ def picks_on_embedding(Z2, y, picks, *, ax=None, title=None, label="picks"):
     return ax
 
 
-def plot_k_distance(kdist, eps=None, *, min_samples=None, ax=None):
+def plot_k_distance(kdist, eps=None, *, min_samples=None, ax=None, title=None):
     """Sorted distances to the min_samples-th neighbour; a horizontal line marks the chosen eps
     (samples above it are not core points)."""
     ax = _axes(ax)
@@ -188,8 +196,9 @@ def plot_k_distance(kdist, eps=None, *, min_samples=None, ax=None):
     if eps is not None:
         n_core = int(np.sum(d <= eps))
         ax.axhline(eps, color="C3", ls="--", label=f"eps = {eps:.3g} ({n_core} core points)")
-    ax.set_xlabel("samples sorted by k-distance")
-    ax.set_ylabel("k-distance")
+    ax.set_xlabel("samples sorted by k-distance (rank)")
+    ax.set_ylabel("k-distance (feature-space units)")
+    _title(ax, title)
     ax.legend()
     return ax
 
@@ -217,7 +226,7 @@ def plot_clusters(Z2, labels, picks=None, *, ax=None, title=None):
 
 
 # ----------------------------------------------------------------------------- curves
-def plot_learning_curves(curves: dict, *, ax=None, band="std"):
+def plot_learning_curves(curves: dict, *, ax=None, band="std", title=None):
     """Accuracy vs labeled-set size, one line per strategy: the mean over seeds with a band of
     +-1 std (band="std") or min-max (band="range"). `curves` maps a name to a list of results
     with `labeled_sizes` and `accuracies` (e.g. `distill_lab.active.compare_strategies`)."""
@@ -234,13 +243,14 @@ def plot_learning_curves(curves: dict, *, ax=None, band="std"):
         style = dict(color="grey", ls="--") if name == "random" else dict(color=f"C{i}")
         ax.plot(sizes, mean, marker="o", ms=3, label=f"{name} (n={len(runs)})", **style)
         ax.fill_between(sizes, lo, hi, alpha=0.2, color=style["color"])
-    ax.set_xlabel("labeled-set size")
+    ax.set_xlabel("labeled-set size (samples)")
     ax.set_ylabel("test accuracy (%)")
+    _title(ax, title)
     ax.legend()
     return ax
 
 
-def accuracy_vs_budget(rows, *, ax=None, methods=None, reference=None):
+def accuracy_vs_budget(rows, *, ax=None, methods=None, reference=None, title=None):
     """Test accuracy (mean ± std over seeds) against the budget on a log axis, one line per method,
     from `distill_lab.evaluation` rows (only method, budget, accuracy_mean and accuracy_std are
     read); the row of method "full" is a grey line with its ±std band.
@@ -274,15 +284,31 @@ def accuracy_vs_budget(rows, *, ax=None, methods=None, reference=None):
     ax.minorticks_off()
     ax.set_xlabel("budget (fraction of the training set kept, log scale)")
     ax.set_ylabel("test accuracy (%)")
+    _title(ax, title)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return ax
 
 
-def plot_pareto(rows: list, ax=None, cost: str = "train"):
-    """Accuracy against cost as a fraction of full training, the Pareto front highlighted.
+_MARKERS = "osD^vP<>hXpd"  # no "*": that is the full data
 
-    cost="train": training time t_S / t_full; cost="end_to_end": (t_sel + t_S) / t_full.
+
+def _method_markers(names) -> dict:
+    """One marker per method: filled shapes, then the same shapes hollow past len(_MARKERS)."""
+    return {name: (_MARKERS[i % len(_MARKERS)], "full" if i < len(_MARKERS) else "none")
+            for i, name in enumerate(names)}
+
+
+def plot_pareto(rows: list, ax=None, cost: str = "train", title=None):
+    """Accuracy against cost as a fraction of full training: marker = method, colour = budget,
+    the Pareto front circled and stepped in red, the best method at each budget edged in black.
+
+    Every point is named by the legend (outside the axes, right), never by text beside it, so that
+    nothing overlaps. cost="train": training time t_S / t_full; cost="end_to_end":
+    (t_sel + t_S) / t_full. `title` defaults to "<dataset>: accuracy vs cost".
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     if cost not in ("train", "end_to_end"):
         raise ValueError(f"cost={cost!r} must be 'train' or 'end_to_end'")
     validate_rows(rows)
@@ -291,29 +317,42 @@ def plot_pareto(rows: list, ax=None, cost: str = "train"):
     x = np.array([1.0 / r[key] for r in rows])
     y = np.array([r["accuracy_mean"] for r in rows])
     front = pareto_front(x, y)
-    budgets = sorted({r["budget"] for r in rows if r["method"] != "full"}, reverse=True)
-    for b, mk in zip(budgets, "so^Dvp<>h"):
-        at = [i for i, r in enumerate(rows) if r["method"] != "full" and math.isclose(r["budget"], b)]
-        rnd = [i for i in at if rows[i]["method"] == "random"]
-        other = [i for i in at if rows[i]["method"] != "random"]
-        ax.scatter(x[other], y[other], marker=mk, color="tab:blue", alpha=0.6,
-                   label=f"methods at {100 * b:g}%")
-        if rnd:
-            ax.scatter(x[rnd], y[rnd], marker=mk, color="black", label=f"random at {100 * b:g}%")
+    subset = [i for i, r in enumerate(rows) if r["method"] != "full"]
+    methods = list(dict.fromkeys(rows[i]["method"] for i in subset))
+    budgets = sorted({rows[i]["budget"] for i in subset}, reverse=True)
+    markers, colors = _method_markers(methods), _colors([f"{b}" for b in budgets])
+    best = {max((i for i in subset if math.isclose(rows[i]["budget"], b)), key=lambda i: y[i])
+            for b in budgets}
+    for i in subset:
+        marker, fill = markers[rows[i]["method"]]
+        color = colors[f"{rows[i]['budget']}"]
+        ax.plot(x[i], y[i], ls="none", marker=marker, fillstyle=fill, ms=8 if i in best else 6,
+                color=color, mec="black" if i in best else color, mew=1.6 if i in best else 1)
     full = [i for i, r in enumerate(rows) if r["method"] == "full"]
     if full:
-        ax.scatter(x[full], y[full], marker="*", s=120, color="grey", label="full data")
+        ax.plot(x[full], y[full], ls="none", marker="*", ms=13, color="grey")
     order = np.flatnonzero(front)[np.argsort(x[front])]
     ax.plot(x[order], y[order], color="tab:red", lw=1.5, drawstyle="steps-post", zorder=0)
-    ax.scatter(x[order], y[order], s=120, facecolors="none", edgecolors="tab:red",
-               label="Pareto front")
-    for i in order:
-        ax.annotate(f"{rows[i]['method']} {100 * rows[i]['budget']:g}%", (x[i], y[i]),
-                    textcoords="offset points", xytext=(5, -10), fontsize="small", color="tab:red")
+    ax.scatter(x[order], y[order], s=220, facecolors="none", edgecolors="tab:red", lw=1.2)
+    grey = dict(ls="none", color="grey")
+    handles = ([Line2D([], [], marker=markers[m][0], fillstyle=markers[m][1], label=m, **grey)
+                for m in methods]
+               + [Line2D([], [], ls="none", marker="s", color=colors[f"{b}"],
+                         label=f"budget {100 * b:g}%") for b in budgets]
+               + ([Line2D([], [], marker="*", ms=11, label="full data", **grey)] if full else [])
+               + [Line2D([], [], ls="none", marker="o", ms=11, mfc="none", mec="tab:red",
+                         label="Pareto front"),
+                  Line2D([], [], ls="none", marker="o", mfc="white", mec="black", mew=1.6,
+                         label="best at its budget")])
     ax.set_xscale("log")
+    if x.max() / x.min() < 100:  # under two decades: label 1, 2, 5 of each, else powers of 10
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks collide on a log axis
     ax.set_xlabel("training time / full training time (log scale)" if cost == "train" else
                   "(selection + training) time / full training time (log scale)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{rows[0]['dataset']}: accuracy vs cost, Pareto front in red")
-    ax.legend(fontsize="small", loc="lower right")
+    ax.set_title(title if title is not None else f"{rows[0]['dataset']}: accuracy vs cost")
+    ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0)
     return ax

@@ -164,7 +164,7 @@ def test_learning_curve_plot_bands():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [60, 70, 80])   # mean over seeds, in %
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     assert band.min() == pytest.approx(50) and band.max() == pytest.approx(90)  # +-1 std (ddof 0)
-    assert ax.get_xlabel() == "labeled-set size" and ax.get_legend() is not None
+    assert ax.get_xlabel() == "labeled-set size (samples)" and ax.get_legend() is not None
     with pytest.raises(ValueError, match="band='iqr'"):
         plots.plot_learning_curves({"entropy": runs}, band="iqr")
     plt.close("all")
@@ -180,13 +180,54 @@ def test_result_plots_return_labelled_axes():
     _, given = plt.subplots()
     ax = plots.plot_pareto(rows, ax=given, cost="end_to_end")
     assert ax is given and "selection + training" in ax.get_xlabel() and ax.get_ylabel()
-    assert "Pareto front" in ax.get_legend_handles_labels()[1]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Pareto front" in legend and ax.get_title() == "toy: accuracy vs cost"
     # front of these rows by hand (cost = 1 / ratio): full (1.0, 97) and kmeans 10% are on it
-    notes = {t.get_text() for t in ax.texts}
-    assert "full 100%" in notes and "kmeans 10%" in notes and "el2n 10%" not in notes
+    circled = ax.collections[-1].get_offsets()
+    # kmeans 10%: (0.1 s selection + 8 s / 8) / 8 s = 0.1375
+    assert sorted(map(tuple, np.asarray(circled).round(6))) == [(0.1375, 95.5), (1.0, 97.0)]
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="cost='time'"):
         plots.plot_pareto(rows, cost="time")
+
+
+def _drawn_texts(fig):
+    """Every text drawn on fig: titles, axis and legend labels, annotations, and the tick labels
+    inside the view (matplotlib keeps a label for ticks just outside it, never drawn)."""
+    texts = []
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        texts += ax.get_legend().get_texts() if ax.get_legend() else []
+        for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            lo, hi = sorted(limits)
+            texts += [tick.label1 for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                      if lo <= tick.get_loc() <= hi]
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize("cost", ["train", "end_to_end"])
+def test_pareto_labels_every_method_without_overlap(cost):
+    rows = make_rows() + [dict(r, method=m, accuracy_mean=a, train_time_ratio=t)
+                          for r in make_rows()[1:2] for m, a, t in
+                          [("kcenter", 94.0, 7.5), ("herding", 92.0, 9.0), ("grand", 91.0, 8.5)]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))  # as notebook 09 draws it
+    plots.plot_pareto(rows, ax=left, cost=cost, title="front")
+    plots.plot_pareto(rows, ax=right, cost=cost)
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
+    overlapping = [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1:]
+                   if box.overlaps(other)]
+    assert not overlapping
+    assert left.get_title() == "front" and "(log scale)" in left.get_xlabel()
+    assert left.get_ylabel() == "test accuracy (%)"
+    legend = {t.get_text() for t in left.get_legend().get_texts()}
+    assert {r["method"] for r in rows if r["method"] != "full"} <= legend
+    assert {"budget 10%", "budget 1%", "full data", "best at its budget"} <= legend
+    assert not left.get_legend().get_window_extent(renderer).overlaps(
+        right.get_window_extent(renderer))
+    plt.close(fig)
 
 
 def test_dsa_gallery_one_row_per_operation():
@@ -200,3 +241,18 @@ def test_dsa_gallery_one_row_per_operation():
     assert [t.get_text() for t in ax.texts] == ["original", *augment.OPS]
     np.testing.assert_allclose(image[:8, :8], X[0].reshape(8, 8))   # the original comes first
     plt.close(ax.figure)
+
+
+def test_plots_set_the_title_they_are_given():
+    probs = np.array([[0.9, 0.1], [0.3, 0.7]])
+    axes = [plots.score_histogram([0.1, 0.5, 0.9], title="t"),
+            plots.reliability_diagram(probs, np.array([0, 1]), title="t"),
+            plots.plot_k_distance([0.1, 0.3, 0.2], title="t"),
+            plots.accuracy_vs_budget(make_rows(), title="t"),
+            plots.plot_pareto(make_rows(), title="t"),
+            plots.image_grid(np.zeros((2, 4)), (1, 2, 2), title="t"),
+            plots.plot_clusters(np.zeros((3, 2)), [0, 0, 1], title="t"),
+            plots.picks_on_embedding(np.zeros((3, 2)), [0, 1, 1], [0], title="t")]
+    assert all(ax.get_title() == "t" and ax.figure is not None for ax in axes)
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in axes if ax.get_xticks().size)
+    plt.close("all")

@@ -56,12 +56,12 @@ def test_verdict_claim_met():
     assert "a drop of 1.5 points" in text and "MISSED" not in text
     assert "end to end it is 7.3x faster (met)" in text
     assert "beats it by 2.5 points, more than random's seed std of 1.0" in text
-    assert text.endswith("Verdict: the claim holds on toy.")
+    assert text.endswith("**Verdict:** the claim holds on toy.")
 
 
 def test_verdict_drop_missed():
     text = results.verdict(make_rows(best_acc=93.5, random_std=1.0))  # drop 3.5 > 2.5
-    assert "a drop of 3.5 points" in text and "(drop <= 2.5): MISSED" in text
+    assert "a drop of 3.5 points" in text and "(drop ≤ 2.5): **MISSED**" in text
     assert "not more than random's seed std" in text   # gain 0.5 <= 1.0
     assert text.endswith("not reproduced on toy: the accuracy drop misses its target.")
 
@@ -75,6 +75,17 @@ def test_verdict_selection_cost_eats_the_speedup():
     assert text.endswith("the end-to-end speed-up misses its target.")
     slow = results.verdict(make_rows(best_ttr=3.0, best_sel=5.0))
     assert "ran 3.0x faster" in slow and "the training speed-up, the end-to-end speed-up" in slow
+
+
+def test_verdict_is_markdown_that_keeps_names_literal():
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    rows = [dict(r, dataset="my_data*", method="craig_unweighted" if r["method"] == "kmeans"
+                 else r["method"]) for r in make_rows(best_acc=93.5)]
+    html = markdown2html_mistune(results.verdict(rows))
+    assert "best method, craig_unweighted, reaches" in html and "On my_data* (logreg" in html
+    assert html.count("<strong>") == 2 and "<em>" not in html  # **MISSED** and **Verdict:**
+    assert "drop ≤ 2.5" in html and "\\" not in html
 
 
 def test_verdict_without_selection_methods():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,30 +152,40 @@ def claim_checks(rows: list, claim: Claim = CLAIM) -> dict:
 
 
 def _met(flag: bool) -> str:
-    return "met" if flag else "MISSED"
+    return "met" if flag else "**MISSED**"
+
+
+def _md(name) -> str:
+    """A name from the rows as Markdown text: its punctuation escaped, so `a_b*c` stays literal."""
+    return re.sub(r"([\\`*_{}\[\]<>|$~])", r"\\\1", str(name))  # not "(": \( opens math
 
 
 def verdict(rows: list, claim: Claim = CLAIM) -> str:
     """A few sentences on the claim "10x smaller, about 2 points lost, about 8x faster training"
-    for the data set of `rows`, computed from the rows; a missed target is said plainly."""
+    for the data set of `rows`, computed from the rows; a missed target is said plainly.
+
+    The text is Markdown (names escaped, the verdict in bold): show it with
+    `display(Markdown(verdict(rows)))`; it reads as plain text too."""
     c = claim_checks(rows, claim)
     full = next(r for r in rows if r["method"] == "full") if any(
         r["method"] == "full" for r in rows) else rows[0]
     ratio = 1 / claim.budget
-    out = [f"On {full['dataset']} ({full['model']}, protocol {full['protocol']!r}, "
+    dataset = _md(full["dataset"])
+    out = [f"On {dataset} ({_md(full['model'])}, protocol {_md(repr(full['protocol']))}, "
            f"{full['seeds']} seeds) full-data training reaches {full['full_accuracy']:.1f}%."]
     if c["best_method"] is None:
         out.append(f"No selection method was run at the {claim.budget:.0%} budget, only random "
                    f"selection (drop {c['random_drop']:.1f} points), so the claim is not tested.")
         return " ".join(out)
     best = best_rows(rows, claim.budget)[0]
+    method = _md(best["method"])
     out.append(
         f"With a {ratio:.0f}x smaller set ({claim.budget:.0%}, n={best['n_selected']}) the best "
-        f"method, {best['method']}, reaches {best['accuracy_mean']:.1f} ± "
+        f"method, {method}, reaches {best['accuracy_mean']:.1f} ± "
         f"{best['accuracy_std']:.1f}%: a drop of {c['drop']:.1f} points against the claim's about "
-        f"{claim.drop_points:g} (drop <= {c['drop_target']:g}): {_met(c['drop_met'])}.")
+        f"{claim.drop_points:g} (drop ≤ {c['drop_target']:g}): {_met(c['drop_met'])}.")
     out.append(f"Its training ran {c['train_time_ratio']:.1f}x faster than full training "
-               f"(about {claim.speedup:g}x, i.e. >= {c['speedup_target']:g}x: "
+               f"(about {claim.speedup:g}x, i.e. ≥ {c['speedup_target']:g}x: "
                f"{_met(c['speedup_met'])}).")
     e2e = c["end_to_end_ratio"]
     cost = f"Counting its {best['selection_seconds']:.2f} s of selection, "
@@ -185,13 +196,13 @@ def verdict(rows: list, claim: Claim = CLAIM) -> str:
         out.append(cost + f"end to end it is {e2e:.1f}x faster ({_met(c['end_to_end_met'])}).")
     noise = "more" if c["beats_random"] else "not more"
     out.append(f"Random selection at the same budget drops {c['random_drop']:.1f} points; "
-               f"{best['method']} beats it by {c['gain_over_random']:.1f} points, {noise} than "
+               f"{method} beats it by {c['gain_over_random']:.1f} points, {noise} than "
                f"random's seed std of {c['random_std']:.1f}.")
     missed = [name for name, key in (("the accuracy drop", "drop_met"),
                                      ("the training speed-up", "speedup_met"),
                                      ("the end-to-end speed-up", "end_to_end_met")) if not c[key]]
-    out.append(f"Verdict: the claim holds on {full['dataset']}." if not missed else
-               f"Verdict: the claim is not reproduced on {full['dataset']}: "
+    out.append(f"**Verdict:** the claim holds on {dataset}." if not missed else
+               f"**Verdict:** the claim is not reproduced on {dataset}: "
                f"{', '.join(missed)} {'misses its target' if len(missed) == 1 else 'miss their targets'}.")
     return " ".join(out)
 

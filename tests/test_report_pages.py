@@ -1,0 +1,76 @@
+"""The report's pages read well offline (MathJax from the report folder, not a CDN), and the index
+states the run and leads with a few headline figures."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from distill_lab.reporting.mathjax import MATHJAX_DIR
+from distill_lab.reporting.runner import render_html, write_report
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+
+
+def test_math_is_rendered_by_the_reports_own_mathjax(tmp_path):
+    executed = shutil.copy(FIXTURES / "01_pass.ipynb", tmp_path)  # has $...$ in markdown
+    html = render_html(Path(executed), show_code=False).read_text(encoding="utf-8")
+    write_report(tmp_path, {})
+    assert r"\lvert S \rvert" in html
+    scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', html)
+    mathjax = [src for src in scripts if "mathjax" in src.lower()]
+    assert mathjax and all(src.startswith(f"{MATHJAX_DIR}/MathJax.js?") for src in mathjax)
+    assert not re.search(r"https?://[^\"' ]*mathjax", html, flags=re.IGNORECASE)
+    folder = tmp_path / MATHJAX_DIR
+    config = re.search(r"config=([^\"&]+)", mathjax[0]).group(1).split(",")
+    assert (folder / "MathJax.js").is_file()
+    assert all((folder / "config" / f"{name}.js").is_file() for name in config)
+    assert (folder / "jax" / "input" / "TeX" / "config.js").is_file()
+    assert (folder / "jax" / "output" / "HTML-CSS" / "autoload" / "mtable.js").is_file()
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size < 5_000_000
+    mtime = (folder / "MathJax.js").stat().st_mtime_ns
+    write_report(tmp_path, {})  # copied once
+    assert (folder / "MathJax.js").stat().st_mtime_ns == mtime
+
+
+def test_index_states_the_run_and_leads_with_six_headline_figures():
+    from distill_lab.reporting import NotebookRun
+    from distill_lab.reporting.index import headline_figures, render_index
+
+    figures = {"dataset": "digits", "n_selected": 30, "quick": True, **{f"acc_{i}": i / 10
+                                                                        for i in range(8)}}
+    assert list(headline_figures(figures)) == ["n selected", "acc 0", "acc 1", "acc 2", "acc 3",
+                                               "acc 4"]
+    params = {"dataset": "digits", "budget": 0.1, "seed": 0, "device": "cpu", "quick": True}
+    runs = [NotebookRun("01_a", "ok", 1.5, params, figures),
+            NotebookRun("02_b", "ok", 2.0, {**params, "seed": 1}, {})]
+    page = render_index(runs)
+    facts = page.split('<dl class="facts">')[1].split("</dl>")[0]
+    for text in ("<dt>dataset</dt><dd>digits</dd>", "<dt>budget</dt><dd>0.1</dd>",
+                 "<dt>seed</dt><dd>0, 1</dd>", "<dt>device</dt><dd>cpu</dd>",
+                 "<dt>distill_lab</dt><dd>0.", "<dt>date</dt>",
+                 "<dt>total time</dt><dd>3.5 s</dd>"):
+        assert text in facts
+    top, details = page.split("01_a.html")[1].split("<details>")
+    assert top.count("<dt>") == 5 + 6 and "<dt>n selected</dt>" in top  # 5 parameters + 6 figures
+    assert "<dt>acc_7</dt>" in details and 'href="results/01_a.json"' in details
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs /usr/bin/chromium (headless)")
+def test_math_typesets_offline_in_a_browser(tmp_path):
+    """No raw `$...$` is left in the page's text once MathJax has run, with no network at all."""
+    executed = shutil.copy(FIXTURES / "01_pass.ipynb", tmp_path)
+    page = render_html(Path(executed), show_code=False)
+    write_report(tmp_path, {})
+    dom = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                          "--allow-file-access-from-files", "--virtual-time-budget=15000",
+                          "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", dom, flags=re.DOTALL)
+    assert "MathJax" in dom and not re.findall(r"\$[^$\s][^$]*\$", text)
