@@ -7,11 +7,15 @@ import argparse
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import yaml
 
 from distill_lab.reporting import QUICK_PARAMETERS, refresh_notebooks, run_sequence
+from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
+from distill_lab.reporting.parameters import check_parameters
+from distill_lab.reporting.runner import plan_sequence
 from distill_lab.reporting.sweep import (MAX_CELLS, load_spec, plan_sweep, run_sequence_on,
                                          run_sweep)
 
@@ -28,30 +32,49 @@ def default_notebooks_dir() -> Path:
 
 
 def _parse_only(text):
-    return None if text is None else [part for part in text.split(",") if part.strip()]
+    if text is None:
+        return None
+    ids = [part for part in text.split(",") if part.strip()]
+    if not ids:  # --only "" would run nothing and print the path of an index never written
+        raise ValueError(f"--only {text!r} names no notebook id; pass ids such as 02,04, or "
+                         "leave --only out to run every notebook")
+    return ids
 
 
-def _parse_value(text: str):
+def _parse_value(name: str, text: str):
     """A YAML scalar (0.05, true, digits); YAML 1.1 reads 1e-3 as text, so numbers are retried."""
-    value = yaml.safe_load(text) if text.strip() else text
+    try:
+        value = yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ValueError(f"-p {name} {text!r} is not a valid YAML value ({problem}); to pass "
+                         f"it as text, quote it: -p {name} \"'{text}'\"") from None
     if isinstance(value, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", value):
         return float(value)
     return value
 
 
-def _load_parameters(params_file, pairs) -> dict:
-    """QUICK_PARAMETERS, then the YAML file's mapping, then each `-p name value` (a YAML scalar)."""
-    parameters = dict(QUICK_PARAMETERS)
-    if params_file is not None:
+def _read_params_file(params_file) -> dict:
+    try:
         loaded = yaml.safe_load(Path(params_file).read_text(encoding="utf-8"))
-        if not isinstance(loaded, dict):
-            raise ValueError(f"--params {params_file} must hold a YAML mapping of name: value, "
-                             f"got {type(loaded).__name__}")
-        parameters.update(loaded)
+    except OSError as exc:
+        raise OSError(f"--params {params_file} cannot be read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--params {params_file} is not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"--params {params_file} must hold a YAML mapping of name: value, "
+                         f"got {type(loaded).__name__}")
+    return loaded
+
+
+def _load_parameters(params_file, pairs) -> dict:
+    """The parameters given: the YAML file's mapping, then each `-p name value` (a YAML scalar).
+    QUICK_PARAMETERS are the defaults under them (passed to the runner as `defaults`)."""
+    parameters = {} if params_file is None else _read_params_file(params_file)
     for name, value in pairs or []:
         if not name.isidentifier():
             raise ValueError(f"-p name {name!r} is not a valid Python identifier")
-        parameters[name] = _parse_value(value)
+        parameters[name] = _parse_value(name, value)
     return parameters
 
 
@@ -79,6 +102,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="reports/quick", help="report folder (default reports/quick)")
     run.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML")
     run.add_argument("--force", action="store_true", help="re-run notebooks already done")
+    run.add_argument("--allow-extra", action="store_true",
+                     help="ignore parameters that no selected notebook declares (else an error)")
     run.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
     _add_cluster_options(run, "run the notebooks on an existing Dask cluster, e.g. "
                               "tcp://10.0.0.5:8786 (default: serially, in this process)")
@@ -111,35 +136,60 @@ def _report(runs, out) -> int:
     return 1 if failed else 0
 
 
+_INTERRUPTED = ("distill-lab: interrupted; the finished {} are saved: run the same command "
+                "again to resume")
+
+
 def _run(args) -> int:
     notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
-    parameters = _load_parameters(args.params, args.p)
-    options = dict(parameters=parameters, only=_parse_only(args.only), show_code=args.show_code,
-                   force=args.force)
-    if args.workers is None and args.scheduler is None:
-        return _report(run_sequence(notebooks, args.out, **options), args.out)
-    from distill_lab.dask_cluster import connect  # lazy: the serial default needs no Dask
+    options = dict(parameters=_load_parameters(args.params, args.p), defaults=QUICK_PARAMETERS,
+                   only=_parse_only(args.only), show_code=args.show_code, force=args.force,
+                   allow_extra=args.allow_extra)
+    try:
+        if args.workers is None and args.scheduler is None:
+            return _report(run_sequence(notebooks, args.out, **options), args.out)
+        return _report(_run_on_dask(args, notebooks, options), args.out)
+    except KeyboardInterrupt:
+        print(_INTERRUPTED.format("notebooks"), file=sys.stderr)
+        return 130
 
-    with connect(args.scheduler, args.workers) as client:
-        return _report(run_sequence_on(client, notebooks, args.out, **options), args.out)
+
+def _run_on_dask(args, notebooks, options):
+    """run --workers/--scheduler: every check and the folder's lock before Dask starts."""
+    local = args.scheduler is None  # embedded workers: a GPU asked for must be on this machine
+    with warnings.catch_warnings():  # run_sequence_on checks again, and warns once
+        warnings.simplefilter("ignore")
+        plan_sequence(notebooks, options["parameters"], options["only"],
+                      defaults=options["defaults"], allow_extra=options["allow_extra"],
+                      check_devices=local)
+    with out_dir_lock(open_out_dir(args.out, [notebooks])):
+        from distill_lab.dask_cluster import connect  # lazy: the serial default needs no Dask
+
+        with connect(args.scheduler, args.workers) as client:
+            return run_sequence_on(client, notebooks, args.out, check_devices=local, **options)
 
 
 def _sweep(args) -> int:
     notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
-    cells = plan_sweep(load_spec(args.spec), notebooks, yes=args.yes)  # every check, before Dask
+    cells = plan_sweep(load_spec(args.spec), notebooks, yes=args.yes,  # every check, before Dask
+                       check_devices=False)
     out = args.out or str(Path("reports") / Path(args.spec).stem)
     from distill_lab.dask_cluster import SCHEDULER_ENV, connect  # after the checks: a slow import
 
     scheduler = args.scheduler
     if scheduler is None and args.workers is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
-    print(f"{len(cells)} cells -> {Path(out).resolve()}", file=sys.stderr)
+    if scheduler is None:  # embedded workers: a GPU asked for must be on this machine
+        for device in sorted({cell.injected["device"] for cell in cells
+                              if "device" in cell.injected}):
+            check_parameters({"device": device})
+    out_dir = open_out_dir(out, [notebooks])
+    print(f"{len(cells)} cells -> {out_dir}", file=sys.stderr)
     try:
-        with connect(scheduler, args.workers) as client:
+        with out_dir_lock(out_dir), connect(scheduler, args.workers) as client:
             runs = run_sweep(client, cells, out, show_code=args.show_code, force=args.force)
     except KeyboardInterrupt:
-        print("distill-lab: interrupted; the finished cells are saved: run the same command "
-              "again to resume", file=sys.stderr)
+        print(_INTERRUPTED.format("cells"), file=sys.stderr)
         return 130
     return _report(runs, out)
 

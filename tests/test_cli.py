@@ -1,13 +1,13 @@
 """The `distill-lab` command: argument parsing (against a recording stand-in for run_sequence), one
 real run on the fixture notebooks, error exits, and the benchmark delegation."""
-import sys
-import types
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from distill_lab import cli
-from distill_lab.report import QUICK_PARAMETERS, NotebookRun
+from distill_lab.reporting import QUICK_PARAMETERS, NotebookRun
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 
@@ -29,7 +29,9 @@ def recorded(monkeypatch):
 def test_run_defaults(recorded, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["run"]) == 0
-    assert recorded["parameters"] == {"dataset": "digits", "quick": True, "device": "cpu"}
+    assert recorded["parameters"] == {}  # given: none; the quick defaults fill in
+    assert recorded["defaults"] == {"dataset": "digits", "quick": True, "device": "cpu"}
+    assert not recorded["allow_extra"]
     assert recorded["notebooks_dir"] == Path(cli.__file__).resolve().parents[1] / "notebooks"
     assert recorded["out_dir"] == "reports/quick"
     assert recorded["only"] is None and not recorded["show_code"] and not recorded["force"]
@@ -42,10 +44,11 @@ def test_run_options_and_parameter_precedence(recorded, tmp_path):
     status = cli.main(["run", "--params", str(params), "-p", "seed", "3", "-p", "quick", "false",
                        "-p", "lr", "1e-3", "-p", "method", "el2n", "--only", "02,04",
                        "--out", str(tmp_path / "r"), "--show-code", "--force",
-                       "--notebooks", str(FIXTURES)])
+                       "--notebooks", str(FIXTURES), "--allow-extra"])
     assert status == 0
-    assert recorded["parameters"] == {"dataset": "mnist", "quick": False, "device": "cpu",
-                                      "budget": 0.05, "seed": 3, "lr": 1e-3, "method": "el2n"}
+    assert recorded["parameters"] == {"dataset": "mnist", "quick": False, "budget": 0.05,
+                                      "seed": 3, "lr": 1e-3, "method": "el2n"}
+    assert recorded["defaults"] == QUICK_PARAMETERS and recorded["allow_extra"]
     assert recorded["only"] == ["02", "04"] and recorded["notebooks_dir"] == FIXTURES
     assert recorded["show_code"] and recorded["force"]
 
@@ -75,10 +78,108 @@ def test_unknown_only_and_missing_folder_exit_2(tmp_path, capsys):
     assert cli.main(["refresh-notebooks", "--notebooks", str(tmp_path / "none")]) == 2
 
 
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """Fail the test if a notebook is executed (a kernel started)."""
+    from distill_lab.reporting import refresh, runner
+
+    def fail(*args, **kwargs):
+        pytest.fail("a kernel was started")
+
+    monkeypatch.setattr(runner, "execute_notebook", fail)
+    monkeypatch.setattr(refresh, "execute_notebook", fail)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-p", "budget", "-1"], "parameter budget=-1 is not allowed: budget must be an int >= 1"),
+    (["-p", "budget", "0.0"], "parameter budget=0.0 is not allowed"),
+    (["-p", "dataset", "cifar"], "parameter dataset='cifar' is not allowed"),
+    (["-p", "seed", "one"], "parameter seed='one' is not allowed"),
+    (["-p", "device", "gpu"], "parameter device='gpu' is not allowed"),
+    (["-p", "quick", "2"], "parameter quick=2 is not allowed: quick must be true or false"),
+    (["-p", "seed", "1", "-p", "buget", "0.1"],
+     "parameter(s) ['buget'] are declared by none of the notebooks ['01_pass', '02_fail', "
+     "'03_noparams']; check the spelling, or pass --allow-extra"),
+])
+def test_a_bad_parameter_fails_at_once_without_a_kernel(argv, message, tmp_path, capsys,
+                                                        no_kernel):
+    start = time.perf_counter()
+    assert cli.main(["run", *argv, "--notebooks", str(FIXTURES), "--out", str(tmp_path / "r")]) == 2
+    assert time.perf_counter() - start < 3
+    assert capsys.readouterr().err.startswith(f"distill-lab: error: {message}")
+    assert not (tmp_path / "r").exists()
+
+
+def test_cuda_without_a_gpu_fails_at_once_naming_the_devices(tmp_path, capsys, monkeypatch,
+                                                            no_kernel):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    start = time.perf_counter()
+    assert cli.main(["run", "-p", "device", "cuda", "--notebooks", str(FIXTURES),
+                     "--out", str(tmp_path)]) == 2
+    assert time.perf_counter() - start < 3
+    assert "device='cuda' asks for a device this machine does not have (devices found: cpu)" in \
+        capsys.readouterr().err
+
+
+def test_refresh_checks_its_parameters_before_any_kernel(tmp_path, capsys, monkeypatch,
+                                                         no_kernel):
+    from distill_lab.reporting import refresh
+
+    (tmp_path / "01_pass.ipynb").write_bytes((FIXTURES / "01_pass.ipynb").read_bytes())
+    monkeypatch.setattr(refresh, "QUICK_PARAMETERS", {**QUICK_PARAMETERS, "dataset": "cifar"})
+    assert cli.main(["refresh-notebooks", "--notebooks", str(tmp_path)]) == 2
+    assert "01_pass.ipynb: parameter dataset='cifar' is not allowed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setup, argv, message", [
+    ("file", ["--out", "{tmp}/afile"], "out_dir='{tmp}/afile' cannot be a report folder: "
+                                       "'{tmp}/afile' is a file"),
+    ("file", ["--out", "{tmp}/afile/sub"], "out_dir='{tmp}/afile/sub' cannot be a report folder: "
+                                           "'{tmp}/afile' is a file"),
+    ("yaml", ["--params", "{tmp}/bad.yaml"], "--params {tmp}/bad.yaml is not valid YAML"),
+    ("", ["--params", "{tmp}/missing.yaml"], "--params {tmp}/missing.yaml cannot be read: "
+                                              "No such file or directory"),
+    ("", ["-p", "budget", "[1"], "-p budget '[1' is not a valid YAML value"),
+    ("", ["--only", ""], "--only '' names no notebook id"),
+    ("", ["--only", " , "], "--only ' , ' names no notebook id"),
+])
+def test_bad_paths_and_values_are_messages_not_tracebacks(setup, argv, message, tmp_path,
+                                                          capsys, no_kernel):
+    tmp = str(tmp_path.resolve())
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "bad.yaml").write_text("budget: [0.1\nseed: 1\n")
+    argv = [arg.format(tmp=tmp) for arg in argv]
+    out = [] if "--out" in argv else ["--out", f"{tmp}/r"]
+    assert cli.main(["run", *argv, *out, "--notebooks", str(FIXTURES)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"distill-lab: error: {message.format(tmp=tmp)}"), captured.err
+    assert "Traceback" not in captured.err and captured.out == ""  # no index path printed
+
+
+def test_an_unwritable_out_is_named(tmp_path, capsys, no_kernel):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        out = locked / "r"
+        if os.access(locked, os.W_OK):  # root writes anywhere: use a folder no one can create
+            out = Path("/proc/distill-lab-test/r")
+            if not Path("/proc").is_dir():
+                pytest.skip("no read-only folder to write to")
+        assert cli.main(["run", "--notebooks", str(FIXTURES), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"distill-lab: error: out_dir={str(out)!r} cannot be written: "), err
+    finally:
+        locked.chmod(0o700)
+
+
 def test_real_run_on_fixtures(tmp_path, capsys, kernel_env):
     out = tmp_path / "report"
-    with pytest.warns(UserWarning, match=r"\['dataset', 'device'\] are declared by none"):
-        status = cli.main(["run", "--notebooks", str(FIXTURES), "--only", "2,3", "--out", str(out)])
+    # the defaults (dataset, quick, device) go only where declared, with no warning
+    status = cli.main(["run", "--notebooks", str(FIXTURES), "--only", "2,3", "--out", str(out)])
     assert status == 1
     captured = capsys.readouterr()
     assert captured.out.strip().splitlines()[-1] == str(out / "index.html")
@@ -87,15 +188,32 @@ def test_real_run_on_fixtures(tmp_path, capsys, kernel_env):
     assert "02_fail" in index and "03_noparams" in index and "01_pass" not in index
 
 
-def test_benchmark_delegates_every_argument(monkeypatch):
+def test_benchmark_delegates_every_argument(monkeypatch, tmp_path, capsys):
+    """`distill-lab benchmark ...` goes through the real benchmark parser (a stand-in module
+    accepted options that parser rejects); only the work, run_benchmark, is recorded."""
+    from result_rows import make_rows  # tests/result_rows.py
+
+    from distill_lab.evaluation import benchmark
+
     seen = []
-    fake = types.ModuleType("distill_lab.benchmark")
-    fake.main = lambda argv: seen.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "distill_lab.benchmark", fake)
-    import distill_lab
-    monkeypatch.setattr(distill_lab, "benchmark", fake, raising=False)
-    assert cli.main(["benchmark", "--dataset", "digits", "--only", "1", "--help"]) == 0
-    assert seen == [["--dataset", "digits", "--only", "1", "--help"]]
+
+    def fake_run_benchmark(name, **kwargs):
+        seen.append((name, kwargs))
+        return make_rows()
+
+    monkeypatch.setattr(benchmark, "run_benchmark", fake_run_benchmark)
+    assert cli.main(["benchmark", "--datasets", "digits", "--budgets", "0.1,0.01", "--seeds", "2",
+                     "--methods", "kmeans,el2n", "--n-train", "500", "--device", "cpu",
+                     "--out", str(tmp_path)]) == 0
+    assert [name for name, _ in seen] == ["digits"]
+    kwargs = seen[0][1]
+    assert (kwargs["budgets"], kwargs["seeds"], kwargs["include"], kwargs["n_train"],
+            kwargs["device"]) == ((0.1, 0.01), (0, 1), ["kmeans", "el2n"], 500, "cpu")
+    assert (tmp_path / "digits.json").exists() and "### digits" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:   # the real parser rejects unknown options
+        cli.main(["benchmark", "--dataset", "digits", "--only", "1"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err and len(seen) == 1
 
 
 def test_help_lists_the_subcommands(capsys):

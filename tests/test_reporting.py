@@ -1,9 +1,16 @@
 """distill_lab.reporting: results JSON, the source hash, and the sequence run for real with papermill on
 tiny fixture notebooks (one passing, one failing on purpose, one without a parameters cell)."""
+import contextlib
 import hashlib
 import json
 import math
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -12,9 +19,14 @@ import pytest
 
 from distill_lab.reporting import (QUICK_PARAMETERS, NotebookRun, find_notebooks, read_results,
                                    refresh_notebooks, run_sequence, source_hash, write_results)
+from distill_lab import cli
 from distill_lab.reporting.index import render_index
+from distill_lab.reporting.outdir import OutDirInUse, out_dir_lock
+from distill_lab.reporting.parameters import check_parameters
+from distill_lab.reporting.runner import plan_sequence
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+SWEEP_FIXTURES = Path(__file__).parent / "fixtures" / "sweep_notebooks"  # 01_budget: sleeps sleep_s
 PARAMS = {"dataset": "mnist", "quick": True, "device": "cpu", "seed": 7}
 DECLARED = {"dataset": "mnist", "quick": True, "seed": 7}  # PARAMS less device, which no fixture declares
 
@@ -76,7 +88,7 @@ def report(tmp_path_factory, kernel_env):
     out = tmp_path_factory.mktemp("report")
     before = _digest(FIXTURES)
     with pytest.warns(UserWarning, match=r"\['device'\] are declared by none"):
-        runs = run_sequence(FIXTURES, out, parameters=PARAMS, verbose=False)
+        runs = run_sequence(FIXTURES, out, parameters=PARAMS, allow_extra=True, verbose=False)
     return out, {run.name: run for run in runs}, before
 
 
@@ -173,6 +185,282 @@ def test_bad_arguments_are_refused_before_anything_runs(tmp_path):
     with pytest.raises(ValueError, match=r"unknown notebook id\(s\) \['42'\]"):
         run_sequence(FIXTURES, tmp_path, parameters={}, only=["42"], verbose=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- runs cut short
+def _done_rows_are_whole(out):
+    """Every row the manifest and index call done has its executed notebook (every code cell
+    run), HTML and results from one completed run: all three carry the row's seed."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    done = [name for name, entry in manifest.items() if entry["status"] in ("ok", "skipped")]
+    index = (out / "index.html").read_text()
+    assert index.count('class="badge ok"') + index.count('class="badge skipped"') == len(done)
+    for name in done:
+        seed = manifest[name]["parameters"]["seed"]
+        executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
+        assert all(c.execution_count for c in executed.cells if c.cell_type == "code"), name
+        assert executed.metadata.papermill.parameters["seed"] == seed
+        assert f"mnist True {seed} 0.912" in (out / f"{name}.html").read_text()
+        assert read_results(out / "results" / f"{name}.json")["seed"] == seed
+    return {name: entry["status"] for name, entry in manifest.items()}
+
+
+@pytest.fixture(scope="module")
+def done_once(tmp_path_factory, kernel_env):
+    """A report folder where 01_pass ran to the end with DECLARED (seed 7)."""
+    out = tmp_path_factory.mktemp("done") / "out"
+    assert run_sequence(FIXTURES, out, parameters=DECLARED, only=["01"], verbose=False)[0].status \
+        == "ok"
+    return out
+
+
+def _cut_short(point, monkeypatch):
+    """Make the next run raise KeyboardInterrupt (Ctrl-C) at `point`."""
+    from distill_lab.reporting import runner
+
+    def before_the_kernel(*args):
+        raise KeyboardInterrupt
+
+    def mid_notebook(source, output, parameters, cwd, kernel_name):
+        nb = nbformat.read(source, as_version=4)  # the kernel runs the first 2 code cells,
+        nb.cells = nb.cells[:3]                   # papermill saves them to `output`, then Ctrl-C
+        partial = Path(cwd) / "partial_source.ipynb"
+        nbformat.write(nb, partial)
+        execute(partial, output, parameters, cwd, kernel_name)
+        partial.unlink()
+        raise KeyboardInterrupt
+
+    def during_html_export(*args):
+        raise KeyboardInterrupt
+
+    execute = runner.execute_notebook
+    if point == "HTML export":
+        monkeypatch.setattr(runner, "render_html", during_html_export)
+    else:
+        monkeypatch.setattr(runner, "execute_notebook",
+                            before_the_kernel if point == "kernel start" else mid_notebook)
+
+
+@pytest.mark.parametrize("point, seed", [
+    ("kernel start", 7), ("mid-notebook", 7), ("mid-notebook", 8), ("HTML export", 7),
+    ("HTML export", 8)], ids=lambda v: {7: "force", 8: "other-parameters"}.get(v, v))
+def test_a_run_cut_short_is_never_shown_done(done_once, tmp_path, monkeypatch, point, seed):
+    """A --force re-run (seed 7) or a run with other parameters (seed 8) is interrupted; the
+    folder must then show 01_pass as interrupted, and a plain run with the first parameters
+    must run it again rather than take the leftovers for done."""
+    out = tmp_path / "out"
+    shutil.copytree(done_once, out)
+    _cut_short(point, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        run_sequence(FIXTURES, out, parameters={**DECLARED, "seed": seed}, only=["01"],
+                     force=True, verbose=False)
+    monkeypatch.undo()
+    assert _done_rows_are_whole(out) == {"01_pass": "interrupted"}
+    assert "interrupted before it finished" in (out / "index.html").read_text()
+    assert _done_rows_are_whole(done_once) == {"01_pass": "ok"}  # untouched by the copy's runs
+
+    again = run_sequence(FIXTURES, out, parameters=DECLARED, only=["01"], verbose=False)
+    assert again[0].status == "ok" and again[0].figures["seed"] == 7  # ran again, whole
+    assert _done_rows_are_whole(out) == {"01_pass": "ok"}
+    assert not (out / ".running").exists() and not list(out.rglob("*.tmp"))
+
+
+def test_a_failure_in_html_export_is_recorded_not_done(done_once, tmp_path, monkeypatch):
+    from distill_lab.reporting import runner
+
+    out = tmp_path / "out"
+    shutil.copytree(done_once, out)
+
+    def broken_exporter(*args):
+        raise RuntimeError("no template")
+
+    monkeypatch.setattr(runner, "render_html", broken_exporter)
+    run = run_sequence(FIXTURES, out, parameters=DECLARED, only=["01"], force=True,
+                       verbose=False)[0]
+    assert run.status == "failed" and run.error == "HTML export: RuntimeError: no template"
+    assert not (out / "01_pass.html").exists()  # no HTML of an earlier run beside this run's
+    monkeypatch.undo()
+    assert _done_rows_are_whole(out) == {"01_pass": "failed"}
+    assert run_sequence(FIXTURES, out, parameters=DECLARED, only=["01"],
+                        verbose=False)[0].status == "ok"
+
+
+@pytest.mark.slow  # about 20 s on a busy 2-core machine; the tests above inject the same faults
+def test_sigint_mid_notebook_then_a_plain_run(tmp_path, kernel_env):
+    """A real Ctrl-C (SIGINT to the process group) while `distill-lab run` executes a notebook
+    that sleeps: exit 130, the row says interrupted, and the next plain run redoes it."""
+    out = tmp_path / "out"
+    first = run_sequence(SWEEP_FIXTURES, out, parameters={"seed": 1}, verbose=False)
+    assert first[0].status == "ok"
+    command = [sys.executable, "-m", "distill_lab.cli", "run", "--notebooks", str(SWEEP_FIXTURES),
+               "--out", str(out), "-p", "seed", "2", "-p", "sleep_s", "30"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        _wait_for(lambda: _cells_run(out / ".running" / "01_budget.ipynb") >= 3, proc)
+        time.sleep(0.5)  # the kernel is in time.sleep(30), the next cell
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        _end_group(proc)
+    assert proc.returncode == 130 and "interrupted" in err, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["01_budget"]["status"] == "interrupted"
+    assert read_results(out / "results" / "01_budget.json")["seed"] == 1  # the whole first run
+    again = run_sequence(SWEEP_FIXTURES, out, parameters={"seed": 1}, verbose=False)
+    assert again[0].status == "ok" and again[0].figures["seed"] == 1
+    assert "badge interrupted" not in (out / "index.html").read_text()
+
+
+def _cells_run(path) -> int:
+    """How many code cells of a notebook papermill is writing have run (0 while unreadable)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 (absent, or caught half-written)
+        return 0
+    return sum(c.cell_type == "code" and c.execution_count is not None for c in nb.cells)
+
+
+def _wait_for(condition, proc, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _end_group(proc):
+    """End what is left of a process started in its own session (its kernel, if orphaned)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+# ----------------------------------------------------------------------------- one run at a time
+def test_the_folder_lock_is_per_run(tmp_path):
+    errors = []
+
+    def another_run():
+        try:
+            with out_dir_lock(tmp_path):
+                pass
+        except OutDirInUse as exc:
+            errors.append(str(exc))
+
+    with out_dir_lock(tmp_path):
+        with out_dir_lock(tmp_path):  # the same run, nested (the command, then the engine)
+            pass
+        thread = threading.Thread(target=another_run)
+        thread.start()
+        thread.join()
+    assert errors == [f"{str(tmp_path.resolve())!r} is in use by another run "
+                      f"(pid {os.getpid()}); wait for it to finish, or pass another --out (out_dir)"]
+    another_run()  # released
+    assert len(errors) == 1
+
+
+def test_a_second_run_into_a_busy_folder_is_refused_and_rows_add_up(tmp_path, capsys,
+                                                                     monkeypatch, kernel_env):
+    """While `distill-lab run` runs into a folder, run, run --workers and sweep into it are
+    refused at once (exit 2, the folder and the pid named, no Dask started); afterwards a run
+    adds its row to the first run's."""
+    import distill_lab.dask_cluster
+
+    monkeypatch.setattr(distill_lab.dask_cluster, "connect", lambda *a, **k: pytest.fail("Dask"))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "distill_lab.cli", "run", "--notebooks", str(SWEEP_FIXTURES),
+               "--out", str(out), "-p", "sleep_s", "4"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text('notebooks: ["01"]\ngrid: {seed: [0]}\n')
+    try:
+        _wait_for(lambda: (out / ".distill-lab.pid").is_file(), proc)
+        busy = (f"distill-lab: error: {str(out.resolve())!r} is in use by another run "
+                f"(pid {proc.pid})")
+        for argv in (["run", "--only", "03"], ["run", "--only", "03", "--workers", "2"]):
+            start = time.perf_counter()
+            assert cli.main([*argv, "--notebooks", str(FIXTURES), "--out", str(out)]) == 2
+            assert time.perf_counter() - start < 3
+            assert capsys.readouterr().err.startswith(busy)
+        assert cli.main(["sweep", str(spec), "--notebooks", str(FIXTURES), "--out", str(out)]) == 2
+        assert busy in capsys.readouterr().err
+        _, err = proc.communicate(timeout=120)
+    finally:
+        _end_group(proc)
+    assert proc.returncode == 0, err
+    assert cli.main(["run", "--only", "03", "--notebooks", str(FIXTURES), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {name: entry["status"] for name, entry in manifest.items()} == {
+        "01_budget": "ok", "03_noparams": "ok"}
+
+
+# ----------------------------------------------------------------------------- parameters
+@pytest.mark.parametrize("values", [
+    {"dataset": "digits", "budget": 10, "seed": 0, "device": "auto", "quick": False},
+    {"dataset": "mnist", "budget": 1.0, "seed": 2**32 - 1, "device": "cpu", "quick": True},
+    {"budget": 0.05, "device": "cpu", "n_per_class": "anything: the notebook checks it"},
+])
+def test_the_schema_accepts_what_the_notebooks_take(values):
+    check_parameters(values)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"dataset": "cifar"}, r"dataset='cifar' is not allowed: dataset must be one of \['digits', "
+                           r"'mnist'\]"),
+    ({"budget": -1}, r"budget=-1 is not allowed: budget must be an int >= 1 .* or a float in "
+                     r"\(0, 1\]"),
+    ({"budget": 0}, "budget=0 is not allowed"),
+    ({"budget": 1.5}, "budget=1.5 is not allowed"),
+    ({"budget": True}, "budget=True is not allowed"),
+    ({"budget": "10%"}, "budget='10%' is not allowed"),
+    ({"seed": 1.5}, r"seed=1.5 is not allowed: seed must be an int in \[0, 2\*\*32\)"),
+    ({"seed": -1}, "seed=-1 is not allowed"),
+    ({"device": "tpu"}, r"device='tpu' is not allowed: device must be one of \['auto', 'cpu', "
+                        r"'cuda', 'mps'\]"),
+    ({"quick": "yes please"}, "quick='yes please' is not allowed: quick must be true or false"),
+])
+def test_the_schema_names_the_bad_parameter(values, message):
+    with pytest.raises(ValueError, match=message):
+        check_parameters(values)
+
+
+def test_a_missing_gpu_is_named_with_the_devices_found(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"device='cuda' asks for a device this machine does not "
+                                         r"have \(devices found: cpu\)"):
+        check_parameters({"device": "cuda"})
+    with pytest.raises(ValueError, match=r"device='mps'.*devices found: cpu"):
+        check_parameters({"device": "mps"})
+    check_parameters({"device": "cuda"}, check_devices=False)  # workers on other machines
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    check_parameters({"device": "cuda"})
+
+
+def test_parameters_no_notebook_declares_are_refused_unless_allowed():
+    with pytest.raises(ValueError, match=r"parameter\(s\) \['buget'\] are declared by none of "
+                                         r"the notebooks \['01_pass', '02_fail'\].*--allow-extra"):
+        plan_sequence(FIXTURES, {"buget": 0.1}, only=["01", "02"])
+    with pytest.warns(UserWarning, match=r"\['buget'\] are declared by none.*ignored"):
+        plan = plan_sequence(FIXTURES, {"buget": 0.1}, only=["01"], allow_extra=True)
+    assert "buget" not in plan[0][1]
+    # defaults are injected where declared and never an error (device: declared by no fixture)
+    (_, injected, _), = plan_sequence(FIXTURES, {"seed": 3}, only=["01"],
+                                      defaults=QUICK_PARAMETERS)
+    assert injected == {"dataset": "digits", "quick": True, "seed": 3,
+                        "results_path": "results/01_pass.json"}
+
+
+# ----------------------------------------------------------------------------- the kernel
+def test_kernels_run_over_ipc_without_the_tcp_warning(tmp_path, capfd, kernel_env):
+    """ipykernel warns, on the terminal, once per notebook, when it listens on TCP unencrypted."""
+    runs = run_sequence(FIXTURES, tmp_path, parameters={}, only=["03"], verbose=False)
+    assert runs[0].status == "ok"
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.err + captured.out
 
 
 # ----------------------------------------------------------------------------- refresh

@@ -120,6 +120,22 @@ def test_cli_spec_errors_exit_2_without_starting_dask(tmp_path, capsys, monkeypa
     assert exit_info.value.code == 2
 
 
+def test_cli_sweep_checks_each_cell_before_dask(tmp_path, capsys, monkeypatch):
+    import distill_lab.dask_cluster
+
+    monkeypatch.setattr(distill_lab.dask_cluster, "connect", lambda *a, **k: pytest.fail("Dask"))
+    out = tmp_path / "out"
+    spec = _spec(tmp_path, 'notebooks: ["01"]\ngrid: {budget: [0.1, -1], seed: [0, 1]}\n')
+    start = time.perf_counter()
+    assert cli.main(["sweep", str(spec), "--notebooks", str(SWEEP_FIXTURES), "--out",
+                     str(out)]) == 2
+    assert time.perf_counter() - start < 3
+    assert capsys.readouterr().err.startswith(
+        "distill-lab: error: sweep cell 01_budget__budget=-1__seed=0: parameter budget=-1 is not "
+        "allowed")
+    assert not out.exists()
+
+
 def test_connect_checks_its_arguments():
     from distill_lab.dask_cluster import connect
 
@@ -203,8 +219,11 @@ def test_interrupted_client_resumes_where_it_stopped(tmp_path, client, monkeypat
     with pytest.raises(KeyboardInterrupt):
         run_sweep(client, cells, out, verbose=False)
     monkeypatch.undo()
-    done = json.loads((out / "manifest.json").read_text())
-    assert len(done) == 2 and len(_rows(out)) == 2 and _no_temp_files(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    statuses = {name: entry["status"] for name, entry in manifest.items()}
+    done = [name for name, status in statuses.items() if status == "ok"]
+    assert sorted(statuses.values()) == ["interrupted", "interrupted", "ok", "ok"]
+    assert len(_rows(out)) == 4 and _no_temp_files(out)  # the cut-short cells shown as such
 
     runs = run_sweep(client, cells, out, verbose=False)
     assert sorted(r.status for r in runs) == ["ok", "ok", "skipped", "skipped"]
@@ -248,6 +267,8 @@ def test_run_on_the_cluster_matches_the_serial_report(tmp_path, client):
 def test_cli_run_with_workers_uses_the_engine(monkeypatch, tmp_path, capsys):
     import contextlib
 
+    import torch
+
     import distill_lab.dask_cluster
 
     seen = {}
@@ -264,11 +285,21 @@ def test_cli_run_with_workers_uses_the_engine(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(distill_lab.dask_cluster, "connect", fake_connect)
     monkeypatch.setattr(cli, "run_sequence_on", fake_run_sequence_on)
     monkeypatch.setattr(cli, "run_sequence", lambda *a, **k: pytest.fail("serial run"))
-    assert cli.main(["run", "--workers", "3", "--out", str(tmp_path), "--only", "01"]) == 0
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    options = ["--notebooks", str(FIXTURES), "--out", str(tmp_path)]
+    assert cli.main(["run", "--workers", "3", "--only", "01", *options]) == 0
     assert seen["n_workers"] == 3 and seen["scheduler"] is None and seen["client"] == "client"
-    assert seen["only"] == ["01"] and seen["parameters"]["dataset"] == "digits"
-    assert cli.main(["run", "--scheduler", "tcp://127.0.0.1:8786", "--out", str(tmp_path)]) == 0
+    assert seen["only"] == ["01"] and seen["defaults"]["dataset"] == "digits"
+    assert seen["check_devices"]  # embedded workers: this machine's devices
+    seen.clear()
+    assert cli.main(["run", "--workers", "3", "-p", "device", "cuda", "--only", "01",
+                     *options]) == 2
+    assert not seen and "devices found: cpu" in capsys.readouterr().err  # before Dask starts
+    assert cli.main(["run", "--scheduler", "tcp://127.0.0.1:8786", "-p", "seed", "1",
+                     "-p", "device", "cuda", "--allow-extra", "--only", "01",
+                     *options]) == 0  # a GPU out there: not checked here
     assert seen["scheduler"] == "tcp://127.0.0.1:8786" and seen["n_workers"] is None
+    assert not seen["check_devices"] and seen["parameters"] == {"seed": 1, "device": "cuda"}
 
 
 # ----------------------------------------------------------------------------- a real cluster
@@ -325,8 +356,9 @@ def test_sweep_survives_a_worker_killed_mid_run(tmp_path, dask_processes):
             deadline = time.monotonic() + 60
             while not killed and time.monotonic() < deadline:
                 time.sleep(0.2)
-                if not (out / "manifest.json").is_file() or not json.loads(
-                        (out / "manifest.json").read_text()):
+                manifest = (json.loads((out / "manifest.json").read_text())
+                            if (out / "manifest.json").is_file() else {})
+                if "ok" not in {entry["status"] for entry in manifest.values()}:
                     continue  # wait for a first result: the sweep is well under way
                 info = dask_client.scheduler_info()["workers"]
                 busy = [info[a]["name"] for a, keys in dask_client.processing().items() if keys]

@@ -2,9 +2,12 @@
 the parameters a notebook declares, the hash its outputs depend on, and one papermill execution."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from distill_lab.reporting.figures import json_safe
@@ -29,7 +32,11 @@ def find_notebooks(notebooks_dir, only=None) -> list[Path]:
         raise FileNotFoundError(f"notebooks_dir={str(notebooks_dir)!r} holds no NN_name.ipynb files")
     if only is None:
         return list(found.values())
-    wanted = [str(i).strip().zfill(2) for i in ([only] if isinstance(only, (str, int)) else only)]
+    ids = [str(i).strip() for i in ([only] if isinstance(only, (str, int)) else only)]
+    if not ids or not all(ids):  # "" would run nothing, or (zero-filled) notebook 00
+        raise ValueError(f"only={only!r} names no notebook, or an empty id; pass ids such as "
+                         f"['02', '04'] (available: {sorted(found)}), or None for all")
+    wanted = [i.zfill(2) for i in ids]
     unknown = [i for i in wanted if i not in found]
     if unknown:
         raise ValueError(f"only={list(only) if not isinstance(only, (str, int)) else only!r} names "
@@ -62,11 +69,26 @@ def source_hash(nb, parameters=None) -> str:
 
 
 def execute_notebook(source, output, parameters, cwd, kernel_name) -> None:
-    """Run `source` with papermill into `output`, injecting `parameters`, in the folder `cwd`."""
+    """Run `source` with papermill into `output`, injecting `parameters`, in the folder `cwd`.
+
+    The kernel talks to us over IPC (Unix sockets in a private temporary folder), not TCP on
+    localhost: nothing listens on a port, and ipykernel has no reason to warn that the traffic is
+    unencrypted (once per notebook). Windows has no IPC transport and keeps TCP.
+    """
     import papermill
 
-    papermill.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(cwd),
-                               kernel_name=kernel_name, progress_bar=False, log_output=False)
+    with contextlib.ExitStack() as stack:
+        options = {}
+        if os.name == "posix":
+            from traitlets.config import Config
+
+            # a short path: a Unix socket's path is limited to about 100 characters
+            sockets = stack.enter_context(tempfile.TemporaryDirectory(prefix="dl-kernel-"))
+            options["config"] = Config({"KernelManager": {
+                "transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        papermill.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(cwd),
+                                   kernel_name=kernel_name, progress_bar=False, log_output=False,
+                                   **options)
 
 
 def describe_error(exc) -> str:

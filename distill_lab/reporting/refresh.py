@@ -13,6 +13,7 @@ from distill_lab._io import atomic_write_text
 from distill_lab.reporting.notebooks import (QUICK_PARAMETERS, declared_parameters, describe_error,
                                              execute_notebook, find_notebooks, injected_parameters,
                                              source_hash)
+from distill_lab.reporting.parameters import check_parameters
 
 __all__ = ["refresh_notebooks"]
 
@@ -24,10 +25,13 @@ def refresh_notebooks(notebooks_dir, only=None, *, kernel_name="python3", verbos
     injected cell, no papermill metadata). tests/test_notebooks.py compares the stored hash with
     `source_hash(nb, QUICK_PARAMETERS)` to catch outputs that are stale relative to the code.
     """
-    refreshed = []
-    for source in tqdm(find_notebooks(notebooks_dir, only), desc="refresh", unit="nb",
-                       disable=not verbose):
+    plan = []
+    for source in find_notebooks(notebooks_dir, only):  # every check before the first kernel
         injected = injected_parameters(source, QUICK_PARAMETERS, declared_parameters(source))
+        check_parameters(injected, where=f"{source.name}: ")
+        plan.append((source, injected))
+    refreshed = []
+    for source, injected in tqdm(plan, desc="refresh", unit="nb", disable=not verbose):
         with tempfile.TemporaryDirectory() as tmp:  # cwd: nothing lands beside the sources
             executed = Path(tmp) / source.name
             try:

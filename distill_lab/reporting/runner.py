@@ -4,13 +4,18 @@ papermill executes each ``NN_name.ipynb`` with the parameters its ``parameters``
 nbconvert renders the executed copy to HTML, and ``index.html`` lists every notebook's status,
 duration and the headline figures it wrote with `write_results`. ``manifest.json`` records each
 run, so that a notebook already done with the same code and parameters is skipped next time.
+
+A run writes its executed notebook, HTML and results under ``out_dir/.running/`` and moves them
+into place only once it has finished, and the manifest says "running" until then: a run cut short
+(Ctrl-C, a crash) leaves the previous run's files whole and is never taken for done.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import time
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -19,18 +24,23 @@ from tqdm.auto import tqdm
 from distill_lab._io import atomic_write_text
 from distill_lab.reporting.figures import json_safe, read_results
 from distill_lab.reporting.index import render_index
+from distill_lab.reporting.mathjax import MATHJAX_URL, copy_mathjax
 from distill_lab.reporting.notebooks import (declared_parameters, describe_error, execute_notebook,
                                              find_notebooks, injected_parameters, source_hash)
+from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
+from distill_lab.reporting.parameters import check_declared, check_parameters
 
 __all__ = ["NotebookRun", "run_sequence", "plan_sequence", "run_one", "cached_run", "render_html",
-           "load_manifest", "write_manifest", "write_report", "is_done"]
+           "load_manifest", "write_manifest", "write_report", "is_done", "started", "interrupted"]
 
 _MANIFEST = "manifest.json"
+_STAGING = ".running"  # a run's files until it has finished
 
 
 @dataclasses.dataclass(frozen=True)
 class NotebookRun:
-    """The outcome of one notebook: status is "ok", "failed" or "skipped" (done before)."""
+    """The outcome of one notebook: status is "ok", "failed" or "skipped" (done before), and in the
+    manifest "running" while it runs, "interrupted" when the run was cut short."""
     name: str
     status: str
     seconds: float
@@ -46,27 +56,67 @@ def render_html(executed: Path, show_code: bool) -> Path:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(exclude_input=not show_code, exclude_input_prompt=not show_code,
-                            exclude_output_prompt=not show_code)
+                            exclude_output_prompt=not show_code,
+                            mathjax_url=MATHJAX_URL)  # the report's copy: see write_report
     body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
     return atomic_write_text(executed.with_suffix(".html"), body)
 
 
+def _staged(out_dir: Path, name: str) -> dict:
+    """Each output of a notebook's run -> where the run writes it until it has finished."""
+    staging = out_dir / _STAGING
+    return {out_dir / f"{name}.ipynb": staging / f"{name}.ipynb",
+            out_dir / f"{name}.html": staging / f"{name}.html",
+            out_dir / "results" / f"{name}.json": staging / "results" / f"{name}.json"}
+
+
+def _discard(paths) -> None:
+    """Remove the staged files, then their folders once empty."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+    for folder in sorted({path.parent for path in paths}, key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):  # not empty: another notebook's staged files
+            folder.rmdir()
+
+
 def run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
             kernel_name) -> NotebookRun:
-    """Execute one notebook into out_dir and render it; a failure is recorded, not raised."""
-    results_file = out_dir / "results" / f"{source.stem}.json"
-    results_file.unlink(missing_ok=True)  # no stale figures from an earlier run
-    executed = out_dir / source.name
+    """Execute one notebook into out_dir and render it; a failure is recorded, not raised.
+
+    The executed notebook, its HTML and its results are written under out_dir/.running/ and replace
+    the previous run's files only once this run has finished (failed included, with its partial
+    output); an interruption (KeyboardInterrupt, raised) leaves the previous files untouched.
+    """
+    staged = _staged(out_dir, source.stem)
+    executed, _, results = staged.values()
+    _discard(staged.values())  # left by a run killed before it could clean up
+    results.parent.mkdir(parents=True, exist_ok=True)
+    run_parameters = dict(injected)
+    if "results_path" in injected:  # the notebook writes its figures beside its other outputs
+        run_parameters["results_path"] = results.relative_to(out_dir).as_posix()
     error, start = None, time.perf_counter()
     try:
-        execute_notebook(source, executed, injected, out_dir, kernel_name)
-    except Exception as exc:  # noqa: BLE001 (any failure is reported in the index, then we go on)
-        error = describe_error(exc)
-    seconds = time.perf_counter() - start
-    if executed.is_file():  # papermill keeps the partial output of a failing notebook
-        render_html(executed, show_code)
+        try:
+            execute_notebook(source, executed, run_parameters, out_dir, kernel_name)
+        except Exception as exc:  # noqa: BLE001 (reported in the index, then we go on)
+            error = describe_error(exc)
+        seconds = time.perf_counter() - start
+        if executed.is_file():  # papermill keeps the partial output of a failing notebook
+            try:
+                render_html(executed, show_code)  # -> html, beside it
+            except Exception as exc:  # noqa: BLE001
+                error = error or f"HTML export: {describe_error(exc)}"
+        figures = read_results(results)
+        for final, path in staged.items():  # the finished run's files, and only those
+            if path.is_file():
+                final.parent.mkdir(exist_ok=True)
+                os.replace(path, final)
+            else:
+                final.unlink(missing_ok=True)
+    finally:
+        _discard(staged.values())
     return NotebookRun(source.stem, "failed" if error else "ok", round(seconds, 2), injected,
-                       read_results(results_file), error, key, show_code)
+                       figures, error, key, show_code)
 
 
 def load_manifest(out_dir: Path) -> dict:
@@ -81,43 +131,60 @@ def write_manifest(out_dir: Path, manifest: dict) -> Path:
 
 
 def write_report(out_dir: Path, manifest: dict) -> Path:
-    """Write the manifest and an index.html of every run it records."""
+    """Write the manifest and an index.html of every run it records (and, once, the MathJax
+    that the notebooks' pages load)."""
     write_manifest(out_dir, manifest)
+    copy_mathjax(out_dir)
     runs = [NotebookRun(**manifest[name]) for name in sorted(manifest)]
     return atomic_write_text(out_dir / "index.html", render_index(runs))
 
 
-def is_done(entry, key, out_dir: Path, name: str) -> bool:
-    """Whether a manifest entry is a success with this key whose ipynb and html are in out_dir."""
+def started(name: str, injected: dict, key: str, show_code: bool) -> dict:
+    """The manifest entry of a run under way, written before it starts: never taken for done."""
+    return dataclasses.asdict(NotebookRun(name, "running", 0.0, injected, {}, None, key, show_code))
+
+
+def interrupted(entry: dict) -> dict:
+    """A "running" entry whose run was cut short."""
+    return {**entry, "status": "interrupted",
+            "error": "interrupted before it finished; run the same command again to redo it"}
+
+
+def is_done(entry, key, injected: dict, out_dir: Path, name: str) -> bool:
+    """Whether a manifest entry records a finished success with this key (code and parameters)
+    and these injected parameters, whose ipynb and html are in out_dir."""
     return (entry is not None and entry["status"] in ("ok", "skipped") and entry["key"] == key
+            and entry["parameters"] == json_safe(injected)
             and (out_dir / f"{name}.ipynb").is_file() and (out_dir / f"{name}.html").is_file())
 
 
-def plan_sequence(notebooks_dir, out_dir, parameters: dict, only=None) -> tuple[Path, list]:
-    """Check a sequence run's arguments; return the resolved out_dir and, in order, one
-    (source, injected parameters, key) per notebook, the key deciding re-runs (see run_sequence)."""
-    if "results_path" in parameters:
+def plan_sequence(notebooks_dir, parameters: dict, only=None, *, defaults=None,
+                  allow_extra=False, check_devices=True) -> list:
+    """Check a sequence run's arguments before anything runs; return, in order, one (source,
+    injected parameters, key) per notebook, the key deciding re-runs (see run_sequence).
+
+    `parameters` override `defaults`; both are checked against the shared schema (with
+    check_devices, a 'cuda' or 'mps' device must be present), and a name in `parameters` that
+    no selected notebook declares is an error unless allow_extra.
+    """
+    given = {**(defaults or {}), **parameters}
+    if "results_path" in given:
         raise ValueError("parameters must not set 'results_path': run_sequence gives each notebook "
                          "its own file under out_dir/results/")
     try:
-        json_safe(parameters)
+        json_safe(given)
     except TypeError as exc:
         raise TypeError(f"parameters must hold literals papermill can inject: {exc}") from None
+    check_parameters(given, check_devices=check_devices)
     notebooks = find_notebooks(notebooks_dir, only)
-    out_dir = Path(out_dir).resolve()
-    if out_dir == Path(notebooks_dir).resolve():
-        raise ValueError(f"out_dir={str(out_dir)!r} is the notebooks folder: the executed copies "
-                         "would overwrite the sources; choose another folder, e.g. reports/NAME")
     declared = {nb: declared_parameters(nb) for nb in notebooks}
-    unused = sorted(set(parameters) - set().union(*declared.values()))
-    if unused:
-        warnings.warn(f"parameters {unused} are declared by none of the notebooks "
-                      f"{[nb.stem for nb in notebooks]}; they are ignored", UserWarning, stacklevel=3)
+    check_declared(parameters, {nb.stem: names for nb, names in declared.items()},
+                   allow_extra=allow_extra)
     plan = []
     for source in notebooks:
-        injected = injected_parameters(source, parameters, declared[source])
+        injected = injected_parameters(source, given, declared[source])
         plan.append((source, injected, source_hash(nbformat.read(source, as_version=4), injected)))
-    return out_dir, plan
+    return plan
 
 
 def cached_run(entry: dict, out_dir: Path, show_code: bool) -> NotebookRun:
@@ -130,26 +197,44 @@ def cached_run(entry: dict, out_dir: Path, show_code: bool) -> NotebookRun:
                                figures=read_results(out_dir / "results" / f"{name}.json"))
 
 
-def run_sequence(notebooks_dir, out_dir, *, parameters: dict, only=None, show_code=False,
-                 force=False, kernel_name="python3", verbose=True) -> list[NotebookRun]:
+def run_sequence(notebooks_dir, out_dir, *, parameters: dict, defaults=None, only=None,
+                 show_code=False, force=False, allow_extra=False, kernel_name="python3",
+                 verbose=True) -> list[NotebookRun]:
     """Execute the notebooks in order into out_dir (ipynb + html each) and write out_dir/index.html.
 
-    Each notebook gets only the parameters its `parameters` cell declares, plus a results_path in
-    out_dir/results/. A notebook already done with the same parameters and code is skipped unless
-    force=True. Failures are recorded (cell and error) and the others still run; check `status`.
+    Each notebook gets only the parameters its `parameters` cell declares (`parameters` over
+    `defaults`, all checked first: see plan_sequence), plus a results_path in out_dir/results/. A
+    notebook already done with the same parameters and code is skipped unless force=True.
+    Failures are recorded (cell and error) and the others still run; check `status`. One run at
+    a time holds out_dir: another raises OutDirInUse.
     """
-    out_dir, plan = plan_sequence(notebooks_dir, out_dir, parameters, only)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest, runs = load_manifest(out_dir), []
-    bar = tqdm(plan, desc="notebooks", unit="nb", disable=not verbose)
-    for source, injected, key in bar:
-        bar.set_postfix_str(source.stem)
-        entry = manifest.get(source.stem)
-        if not force and is_done(entry, key, out_dir, source.stem):
-            run = cached_run(entry, out_dir, show_code)
-        else:
-            run = run_one(source, out_dir, injected, key, show_code, kernel_name)
-        manifest[source.stem] = dataclasses.asdict(run)
-        write_report(out_dir, manifest)  # after every notebook: a partial report is browsable
-        runs.append(run)
+    plan = plan_sequence(notebooks_dir, parameters, only, defaults=defaults,
+                         allow_extra=allow_extra)
+    out_dir = open_out_dir(out_dir, [notebooks_dir])
+    with out_dir_lock(out_dir):
+        manifest, runs = load_manifest(out_dir), []
+        bar = tqdm(plan, desc="notebooks", unit="nb", disable=not verbose)
+        for source, injected, key in bar:
+            bar.set_postfix_str(source.stem)
+            entry = manifest.get(source.stem)
+            if not force and is_done(entry, key, injected, out_dir, source.stem):
+                run = cached_run(entry, out_dir, show_code)
+            else:
+                run = _run_recorded(manifest, source, out_dir, injected, key, show_code,
+                                    kernel_name)
+            manifest[source.stem] = dataclasses.asdict(run)
+            write_report(out_dir, manifest)  # after every notebook: a partial report is browsable
+            runs.append(run)
     return runs
+
+
+def _run_recorded(manifest, source, out_dir, injected, key, show_code, kernel_name):
+    """run_one with the manifest saying "running" first and "interrupted" if it is cut short."""
+    manifest[source.stem] = started(source.stem, injected, key, show_code)
+    write_report(out_dir, manifest)
+    try:
+        return run_one(source, out_dir, injected, key, show_code, kernel_name)
+    except BaseException:
+        manifest[source.stem] = interrupted(manifest[source.stem])
+        write_report(out_dir, manifest)
+        raise

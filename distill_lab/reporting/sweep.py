@@ -25,8 +25,11 @@ from distill_lab._io import atomic_write_bytes
 from distill_lab.reporting.figures import json_safe
 from distill_lab.reporting.notebooks import (QUICK_PARAMETERS, declared_parameters, describe_error,
                                              find_notebooks, injected_parameters, source_hash)
-from distill_lab.reporting.runner import (NotebookRun, cached_run, is_done, load_manifest,
-                                          plan_sequence, run_one, write_report)
+from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
+from distill_lab.reporting.parameters import check_parameters
+from distill_lab.reporting.runner import (NotebookRun, cached_run, interrupted, is_done,
+                                          load_manifest, plan_sequence, run_one, started,
+                                          write_report)
 from distill_lab.reporting.sweep_report import write_sweep_report
 
 __all__ = ["Cell", "MAX_CELLS", "load_spec", "plan_sweep", "package_hash", "execute_cell",
@@ -111,11 +114,13 @@ def _slug(value) -> str:
 
 
 def plan_sweep(spec: dict, notebooks_dir, *, yes=False, max_cells=MAX_CELLS,
-               defaults=QUICK_PARAMETERS) -> list[Cell]:
+               defaults=QUICK_PARAMETERS, check_devices=True) -> list[Cell]:
     """Check a spec against the notebooks and return its cells, notebook by notebook in grid order.
 
     Every grid and fixed parameter must be declared by every named notebook's parameters cell;
-    `defaults` (digits, quick, CPU) fill the rest. More than `max_cells` cells need yes=True.
+    `defaults` (digits, quick, CPU) fill the rest. Each cell's parameters are checked against the
+    shared schema (with check_devices, on a cluster of this machine's workers, a 'cuda' or 'mps'
+    device must be present here). More than `max_cells` cells need yes=True.
     Nothing runs: every error is raised before any work starts.
     """
     ids, grid, fixed = _check_spec(spec)
@@ -138,6 +143,7 @@ def plan_sweep(spec: dict, notebooks_dir, *, yes=False, max_cells=MAX_CELLS,
             name = source.stem + "".join(f"__{k}={_slug(v)}" for k, v in axes.items())
             injected = injected_parameters(Path(f"{name}.ipynb"), {**defaults, **fixed, **axes},
                                            declared)
+            check_parameters(injected, where=f"sweep cell {name}: ", check_devices=check_devices)
             key = hashlib.sha256(f"{source_hash(nb, injected)} {code}".encode()).hexdigest()
             cells.append(Cell(name, source, injected, key, axes))
     names = [cell.name for cell in cells]
@@ -194,10 +200,11 @@ def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=Fa
     runs, todo = {}, []
     for cell in cells:
         entry = manifest.get(cell.name)
-        if not force and is_done(entry, cell.key, out_dir, cell.name):
+        if not force and is_done(entry, cell.key, cell.injected, out_dir, cell.name):
             runs[cell.name] = cached_run(entry, out_dir, show_code)
             manifest[cell.name] = dataclasses.asdict(runs[cell.name])
-        else:
+        else:  # "running" until its files are written: a sweep cut short redoes it
+            manifest[cell.name] = started(cell.name, cell.injected, cell.key, show_code)
             todo.append(cell)
     on_update(manifest)
     # Each notebook is sent once, not once per cell; hash=False: a fresh key, never one that an
@@ -228,16 +235,12 @@ def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=Fa
     finally:
         bar.close()
         client.cancel(list(futures))
+        cut_short = [cell.name for cell in todo if cell.name not in runs]
+        for name in cut_short:
+            manifest[name] = interrupted(manifest[name])
+        if cut_short:
+            on_update(manifest)
     return [runs[cell.name] for cell in cells]
-
-
-def _out_dir(out_dir, cells) -> Path:
-    out_dir = Path(out_dir).resolve()
-    if any(out_dir == cell.source.parent.resolve() for cell in cells):
-        raise ValueError(f"out_dir={str(out_dir)!r} is the notebooks folder: the executed copies "
-                         "would overwrite the sources; choose another folder, e.g. reports/NAME")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
 
 
 def run_sweep(client, cells, out_dir, *, show_code=False, force=False, kernel_name="python3",
@@ -245,23 +248,27 @@ def run_sweep(client, cells, out_dir, *, show_code=False, force=False, kernel_na
     """Run `cells` (from plan_sweep) on `client`'s cluster into out_dir: per cell an executed
     .ipynb and .html, then index.html (one row per cell), results.csv, results.json and
     summary.png (see sweep_report). Check each run's `status`."""
-    out_dir = _out_dir(out_dir, cells)
-    manifest = load_manifest(out_dir)
-    runs = run_cells(client, cells, out_dir, manifest, show_code=show_code, force=force,
-                     kernel_name=kernel_name, verbose=verbose,
-                     on_update=lambda m: write_sweep_report(out_dir, cells, m))
-    write_sweep_report(out_dir, cells, manifest, final=True)
+    out_dir = open_out_dir(out_dir, {cell.source.parent for cell in cells})
+    with out_dir_lock(out_dir):
+        manifest = load_manifest(out_dir)
+        runs = run_cells(client, cells, out_dir, manifest, show_code=show_code, force=force,
+                         kernel_name=kernel_name, verbose=verbose,
+                         on_update=lambda m: write_sweep_report(out_dir, cells, m))
+        write_sweep_report(out_dir, cells, manifest, final=True)
     return runs
 
 
-def run_sequence_on(client, notebooks_dir, out_dir, *, parameters: dict, only=None,
-                    show_code=False, force=False, kernel_name="python3",
-                    verbose=True) -> list[NotebookRun]:
-    """run_sequence with the notebooks as tasks on `client`'s cluster: the same report, manifest
-    and skip rules, the notebooks running side by side."""
-    out_dir, plan = plan_sequence(notebooks_dir, out_dir, parameters, only)
+def run_sequence_on(client, notebooks_dir, out_dir, *, parameters: dict, defaults=None,
+                    only=None, show_code=False, force=False, allow_extra=False,
+                    check_devices=True, kernel_name="python3", verbose=True) -> list[NotebookRun]:
+    """run_sequence with the notebooks as tasks on `client`'s cluster: the same checks, report,
+    manifest, lock and skip rules, the notebooks running side by side. check_devices=False when
+    the workers run on other machines (a GPU there, none here)."""
+    plan = plan_sequence(notebooks_dir, parameters, only, defaults=defaults,
+                         allow_extra=allow_extra, check_devices=check_devices)
     cells = [Cell(source.stem, source, injected, key) for source, injected, key in plan]
-    out_dir = _out_dir(out_dir, cells)
-    return run_cells(client, cells, out_dir, load_manifest(out_dir), show_code=show_code,
-                     force=force, kernel_name=kernel_name, verbose=verbose,
-                     on_update=lambda m: write_report(out_dir, m))
+    out_dir = open_out_dir(out_dir, [notebooks_dir])
+    with out_dir_lock(out_dir):
+        return run_cells(client, cells, out_dir, load_manifest(out_dir), show_code=show_code,
+                         force=force, kernel_name=kernel_name, verbose=verbose,
+                         on_update=lambda m: write_report(out_dir, m))

@@ -14,6 +14,7 @@ import numpy as np
 from distill_lab._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from distill_lab.reporting.figures import json_safe
 from distill_lab.reporting.index import render_index
+from distill_lab.reporting.mathjax import copy_mathjax
 from distill_lab.reporting.runner import NotebookRun, write_manifest
 
 __all__ = ["SUMMARY", "write_sweep_report", "sweep_rows", "rows_to_csv", "summary_axis",
@@ -136,6 +137,7 @@ def write_sweep_report(out_dir, cells, manifest: dict, *, final: bool = False) -
     first results.csv, results.json and summary.png (removed when nothing can be plotted)."""
     out_dir = Path(out_dir)
     write_manifest(out_dir, manifest)
+    copy_mathjax(out_dir)  # the cells' pages load it
     done = [cell for cell in cells if cell.name in manifest]
     if final:
         rows = sweep_rows(done, manifest)

@@ -1,0 +1,90 @@
+"""The parameters the notebooks share (`dataset`, `budget`, `seed`, `device`, `quick`): one schema,
+checked once in the runner's own process before any kernel starts, so that a bad value fails in
+a second instead of once per notebook; and the rule for names no selected notebook declares."""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+__all__ = ["DEVICES", "check_parameters", "check_declared", "available_devices"]
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _dataset(value) -> str | None:
+    from distill_lab.data import DATASETS  # lazy: data.py imports scikit-learn
+
+    return None if value in DATASETS else f"one of {list(DATASETS)}"
+
+
+def _budget(value) -> str | None:
+    fraction = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and not _is_int(value) and 0 < value <= 1)
+    if (_is_int(value) and value >= 1) or fraction:
+        return None
+    return "an int >= 1 (a number of samples) or a float in (0, 1] (a fraction of the training set)"
+
+
+def _seed(value) -> str | None:
+    # numpy's RandomState, behind every random_state, takes 0 <= seed < 2**32
+    return None if _is_int(value) and 0 <= value < 2**32 else "an int in [0, 2**32)"
+
+
+def _device(value) -> str | None:
+    return None if isinstance(value, str) and value in DEVICES else f"one of {list(DEVICES)}"
+
+
+def _quick(value) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+_SCHEMA = {"dataset": _dataset, "budget": _budget, "seed": _seed, "device": _device,
+           "quick": _quick}
+
+
+def available_devices() -> list[str]:
+    """The devices torch can use on this machine: 'cpu', then 'cuda' and 'mps' when present."""
+    import torch  # lazy: only a run that asks for a GPU pays for the import
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def check_parameters(parameters: dict, *, where: str = "", check_devices: bool = True) -> None:
+    """Raise a ValueError naming the first shared parameter whose value the schema refuses, and,
+    with check_devices, a `device` ('cuda', 'mps') this machine does not have. Other names pass:
+    only the notebooks declaring them know what they take. `where` prefixes the message."""
+    for name, allowed in _SCHEMA.items():
+        if name in parameters and (rule := allowed(parameters[name])) is not None:
+            raise ValueError(f"{where}parameter {name}={parameters[name]!r} is not allowed: "
+                             f"{name} must be {rule}")
+    device = parameters.get("device")
+    if check_devices and device in ("cuda", "mps"):
+        found = available_devices()
+        if device not in found:
+            raise ValueError(f"{where}parameter device={device!r} asks for a device this machine "
+                             f"does not have (devices found: {', '.join(found)}); use "
+                             "device='auto' (the best one found) or 'cpu'")
+
+
+def check_declared(names, declared: dict, *, allow_extra: bool = False) -> None:
+    """Refuse the `names` (given parameters) that no notebook declares in its parameters cell,
+    most likely a typo; with allow_extra they are only warned about (and not injected).
+    `declared` maps each selected notebook's name to the names it declares."""
+    unknown = sorted(set(names) - set().union(*declared.values()))
+    if not unknown:
+        return
+    message = f"parameter(s) {unknown} are declared by none of the notebooks {list(declared)}"
+    if not allow_extra:
+        raise ValueError(f"{message}; check the spelling, or pass --allow-extra (allow_extra=True) "
+                         "to ignore them")
+    warnings.warn(f"{message}; they are ignored", UserWarning, stacklevel=4)
