@@ -51,7 +51,7 @@ def test_table_and_notes_by_hand():
     assert "is below the paper's 95.1 (-3.1 points): width 32 instead of 128" in notes[0]
     assert "300 DM iterations instead of 20,000" in notes[1]
     assert "no published figure" in notes[2]
-    assert "is above the paper's 84.4 (+5.6 points)" in notes[3]
+    assert "is above the paper's 84.4 (+5.6 points): more than the network width" in notes[3]
     assert paper_notes([_row("herding", 10, 94.2, 93.7)])[0].endswith("(+0.5 points).")
 
 
