@@ -29,3 +29,19 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 def atomic_write_json(path, obj) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+
+
+def read_yaml_mapping(path, label: str) -> dict:
+    """A YAML file holding a mapping; errors name `label` (e.g. "--params my.yaml") and the fix."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OSError(f"{label} cannot be read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{label} is not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{label} must hold a YAML mapping of name: value, "
+                         f"got {type(loaded).__name__}")
+    return loaded

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from distill_lab._io import read_yaml_mapping
 from distill_lab.reporting import QUICK_PARAMETERS, refresh_notebooks, run_sequence
 from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
 from distill_lab.reporting.parameters import check_parameters
@@ -54,23 +55,10 @@ def _parse_value(name: str, text: str):
     return value
 
 
-def _read_params_file(params_file) -> dict:
-    try:
-        loaded = yaml.safe_load(Path(params_file).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OSError(f"--params {params_file} cannot be read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"--params {params_file} is not valid YAML: {exc}") from None
-    if not isinstance(loaded, dict):
-        raise ValueError(f"--params {params_file} must hold a YAML mapping of name: value, "
-                         f"got {type(loaded).__name__}")
-    return loaded
-
-
 def _load_parameters(params_file, pairs) -> dict:
     """The parameters given: the YAML file's mapping, then each `-p name value` (a YAML scalar).
     QUICK_PARAMETERS are the defaults under them (passed to the runner as `defaults`)."""
-    parameters = {} if params_file is None else _read_params_file(params_file)
+    parameters = {} if params_file is None else read_yaml_mapping(params_file, f"--params {params_file}")
     for name, value in pairs or []:
         if not name.isidentifier():
             raise ValueError(f"-p name {name!r} is not a valid Python identifier")

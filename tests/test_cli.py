@@ -1,7 +1,6 @@
 """The `distill-lab` command: argument parsing (against a recording stand-in for run_sequence), one
 real run on the fixture notebooks, error exits, and the benchmark delegation."""
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -103,9 +102,7 @@ def no_kernel(monkeypatch):
 ])
 def test_a_bad_parameter_fails_at_once_without_a_kernel(argv, message, tmp_path, capsys,
                                                         no_kernel):
-    start = time.perf_counter()
     assert cli.main(["run", *argv, "--notebooks", str(FIXTURES), "--out", str(tmp_path / "r")]) == 2
-    assert time.perf_counter() - start < 3
     assert capsys.readouterr().err.startswith(f"distill-lab: error: {message}")
     assert not (tmp_path / "r").exists()
 
@@ -116,10 +113,8 @@ def test_cuda_without_a_gpu_fails_at_once_naming_the_devices(tmp_path, capsys, m
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    start = time.perf_counter()
     assert cli.main(["run", "-p", "device", "cuda", "--notebooks", str(FIXTURES),
                      "--out", str(tmp_path)]) == 2
-    assert time.perf_counter() - start < 3
     assert "device='cuda' asks for a device this machine does not have (devices found: cpu)" in \
         capsys.readouterr().err
 

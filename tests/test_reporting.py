@@ -379,9 +379,7 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_rows_add_up(tmp_path, ca
         busy = (f"distill-lab: error: {str(out.resolve())!r} is in use by another run "
                 f"(pid {proc.pid})")
         for argv in (["run", "--only", "03"], ["run", "--only", "03", "--workers", "2"]):
-            start = time.perf_counter()
             assert cli.main([*argv, "--notebooks", str(FIXTURES), "--out", str(out)]) == 2
-            assert time.perf_counter() - start < 3
             assert capsys.readouterr().err.startswith(busy)
         assert cli.main(["sweep", str(spec), "--notebooks", str(FIXTURES), "--out", str(out)]) == 2
         assert busy in capsys.readouterr().err

@@ -126,10 +126,8 @@ def test_cli_sweep_checks_each_cell_before_dask(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(distill_lab.dask_cluster, "connect", lambda *a, **k: pytest.fail("Dask"))
     out = tmp_path / "out"
     spec = _spec(tmp_path, 'notebooks: ["01"]\ngrid: {budget: [0.1, -1], seed: [0, 1]}\n')
-    start = time.perf_counter()
     assert cli.main(["sweep", str(spec), "--notebooks", str(SWEEP_FIXTURES), "--out",
                      str(out)]) == 2
-    assert time.perf_counter() - start < 3
     assert capsys.readouterr().err.startswith(
         "distill-lab: error: sweep cell 01_budget__budget=-1__seed=0: parameter budget=-1 is not "
         "allowed")

@@ -21,7 +21,7 @@ import nbformat
 import yaml
 from tqdm.auto import tqdm
 
-from distill_lab._io import atomic_write_bytes
+from distill_lab._io import atomic_write_bytes, read_yaml_mapping
 from distill_lab.reporting.figures import json_safe
 from distill_lab.reporting.notebooks import (QUICK_PARAMETERS, declared_parameters, describe_error,
                                              find_notebooks, injected_parameters, source_hash)
@@ -52,14 +52,7 @@ class Cell:
 
 def load_spec(path) -> dict:
     """The YAML mapping of a sweep spec file (checked by plan_sweep)."""
-    try:
-        spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"sweep spec {str(path)!r} is not valid YAML: {exc}") from None
-    if not isinstance(spec, dict):
-        raise ValueError(f"sweep spec {str(path)!r} must hold a YAML mapping with keys "
-                         f"{list(_SPEC_KEYS)}, got {type(spec).__name__}")
-    return spec
+    return read_yaml_mapping(path, f"sweep spec {str(path)!r}")
 
 
 def package_hash() -> str:
