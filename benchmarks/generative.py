@@ -102,9 +102,12 @@ def train_generators(ds, cfg, device, verbose, methods=METHODS):
 
 
 def run(dataset, quick, device, seeds, per_class, verbose, smoke=False, methods=METHODS,
-        overrides=None):
-    """Rows and meta of one benchmark; `overrides` replaces Budget fields (e.g. dm_iterations)."""
+        overrides=None, n_train=None):
+    """Rows and meta of one benchmark; `overrides` replaces Budget fields (e.g. dm_iterations);
+    `n_train` a stratified training subsample (smoke runs)."""
     ds = data.load(dataset)
+    if n_train is not None:
+        ds = data.subsample(ds, n_train, random_state=0)
     methods = check_methods(methods)
     cfg = SMOKE if smoke else QUICK if quick else FULL
     cfg = replace(cfg, **{k: v for k, v in (overrides or {}).items() if v is not None})
@@ -175,6 +178,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="a few steps: checks the script runs")
+    parser.add_argument("--n-train", type=int, default=None, help="stratified training subsample")
     parser.add_argument("--methods", default=",".join(METHODS),
                         help=f"comma-separated rows to run, from {','.join(METHODS)} (default: all)")
     parser.add_argument("--dm-iterations", type=int, default=None,
@@ -195,7 +199,8 @@ def main(argv=None):
             parser.error(f"--{name.replace('_', '-')}={value} must be >= 1")
     start = time.perf_counter()
     rows, meta = run(args.dataset, args.quick, args.device, tuple(args.seeds), args.per_class,
-                     args.verbose, smoke=args.smoke, methods=methods, overrides=overrides)
+                     args.verbose, smoke=args.smoke, methods=methods, overrides=overrides,
+                     n_train=args.n_train)
     meta["wall_seconds"] = time.perf_counter() - start  # the whole run, data loading included
     out = Path(args.out or Path(__file__).parent / "results" / f"generative_{args.dataset}.json")
     atomic_write_json(out, rows)

@@ -5,7 +5,7 @@
 #   3. a headline subset on MNIST with device=cuda (margin and k-center at 10%).
 # Writes JSON (and markdown) under benchmarks/results/gpu/ (or $OUT). Target: < 8 min on one
 # H100-class GPU. `benchmarks/gpu.sh --smoke` runs the same three steps at toy sizes on the CPU
-# (about 5 minutes on 2 cores): it checks the wiring, not the numbers.
+# (a few minutes on 2 cores): it checks the wiring, not the numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/gpu}
@@ -15,7 +15,7 @@ if [ "${1:-}" = "--smoke" ]; then
   OUT=${OUT%/}/smoke; mkdir -p "$OUT"
   python benchmarks/paper_table.py --config smoke --n-train 600 --methods random,dm \
     --device cpu --out "$OUT"
-  python benchmarks/generative.py --dataset mnist --smoke --device cpu --seeds 0 \
+  python benchmarks/generative.py --dataset mnist --smoke --n-train 2000 --device cpu --seeds 0 \
     --per-class 2 --methods random,gan,diffusion --out "$OUT/generative_mnist.json"
   distill-lab benchmark --datasets mnist --n-train 2000 --methods margin --budgets 0.1 \
     --seeds 1 --device cpu --out "$OUT"

@@ -173,6 +173,9 @@ def _why(row, gap) -> str:
     if row["method"] in ("dm", "dm_mmd"):
         return (f"{row.get('dm_iterations')} DM iterations instead of 20,000, {width}, "
                 f"{row['synthetic_epochs']:g} training epochs instead of 1000")
+    if row["method"] == "random":
+        return (f"{width} (the CPU configuration), and random picks of a few images per class "
+                "vary a lot from seed to seed")
     if gap is not None and abs(gap) > 5:
         return ("more than the network width explains: at so few images per class which images "
                 "are picked dominates, and our picks (class-balanced, on pixels; k-center's first "
