@@ -1,17 +1,24 @@
-"""Every committed notebook in notebooks/: executes under papermill in quick mode, carries outputs
-that are fresh for its current code, and follows the notebook conventions (parameters cell, kernel,
-final asserts, no machine paths). nbval, run separately over notebooks/, checks the printed results."""
+"""Every committed notebook in notebooks/: executes under papermill in quick mode (the README's main
+job, run once), prints in its checked cells what it printed when it was committed (nbval's check,
+applied to that same execution), carries outputs that are fresh for its current code, and follows
+the notebook conventions (parameters cell, kernel, final asserts, no machine paths).
+
+nbval itself (`python -m pytest notebooks/`) runs in CI, a second time on other CPU kernels and
+thread counts (.ci/run), so a checked cell that prints a machine-dependent number fails there."""
 import ast
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbval.plugin import coalesce_streams, get_sanitize_patterns
 
 from distill_lab.reporting import QUICK_PARAMETERS, read_results, source_hash
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 REQUIRED_PARAMETERS = {"dataset", "budget", "seed", "device", "quick", "results_path"}
 MACHINE_PATH = re.compile(r"/work/|/tmp/|/root/|/home/|/Users/")
@@ -34,6 +41,33 @@ def _text_outputs(cell):
         for mime, value in output.get("data", {}).items():
             if not mime.startswith("image/"):
                 yield value if isinstance(value, str) else json.dumps(value)
+
+
+def _checked_outputs(nb) -> dict:
+    """Code cell number -> what nbval --nbval-lax compares in a `# NBVAL_CHECK_OUTPUT` cell: its
+    streams and its outputs' data (images and widget ids left out, as nbval does), each after the
+    sanitizers of nbval.cfg. Papermill's injected parameters cell is not counted."""
+    patterns = get_sanitize_patterns((REPO_ROOT / "nbval.cfg").read_text())
+    skipped = {"image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json"}
+
+    def clean(text):
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    code = [c for c in _code_cells(nb) if "injected-parameters" not in c.metadata.get("tags", [])]
+    checked = {}
+    for i, cell in enumerate(code):
+        if not re.search(r"^\s*#\s*NBVAL_CHECK_OUTPUT\b", cell.source, re.M):
+            continue
+        compared = []
+        for output in coalesce_streams(cell.outputs):
+            if output.output_type == "stream":
+                compared.append((output.name, clean(output.text)))
+            compared += [(mime, clean(value if isinstance(value, str) else json.dumps(value)))
+                         for mime, value in output.get("data", {}).items() if mime not in skipped]
+        checked[i] = compared
+    return checked
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +99,23 @@ def test_executes_in_quick_mode(path, quick_report):
     assert entry is not None, f"{path.name} was not run"
     assert entry["status"] == "ok", f"{path.name} failed: {entry['error']}"
     assert (out / f"{path.stem}.html").stat().st_size > 0
-    assert read_results(out / "results" / f"{path.stem}.json"), f"{path.name} wrote no figures"
+    figures = read_results(out / "results" / f"{path.stem}.json")
+    assert figures, f"{path.name} wrote no figures"
+    assert 1 <= len(figures.get("headline", [])) <= 6, f"{path.name} declares no headline figures"
+    assert entry["thumbnail"] and (out / entry["thumbnail"]).is_file(), f"{path.name}: no key figure"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_checked_cells_print_what_was_committed(path, quick_report):
+    _, out, _ = quick_report
+    committed = _checked_outputs(_read(path))
+    ran = _checked_outputs(_read(out / path.name))
+    assert committed, f"{path.name} has no # NBVAL_CHECK_OUTPUT cell"
+    assert ran.keys() == committed.keys(), f"{path.name}: the checked cells moved"
+    for i, expected in committed.items():
+        assert ran[i] == expected, (f"{path.name} checked code cell {i} printed something else "
+                                    f"than its committed output (nbval would fail there)")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
@@ -109,3 +159,33 @@ def test_no_machine_paths(path):
         for text in [cell.source, *_text_outputs(cell)]:
             match = MACHINE_PATH.search(text)
             assert match is None, f"{path.name} cell {i} holds a machine path: {text[match.start() - 40:match.end() + 40]!r}"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _rendered_text(page: Path) -> tuple[str, str]:
+    """The page's DOM after 20 s of (virtual) time in headless Chromium with no network, and the
+    text a reader sees in it (scripts, styles and tags removed)."""
+    dom = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-background-networking", "--disable-component-update",
+                          "--no-first-run", "--allow-file-access-from-files",
+                          "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=180, check=True).stdout
+    text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", dom, flags=re.DOTALL)
+    return dom, text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs /usr/bin/chromium (headless)")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_report_page_typesets_every_formula_offline(path, quick_report):
+    """No raw $...$ is left in a page of the main job's report once MathJax (the report's own
+    copy) has run, and each Markdown table of the notebook is an HTML table there."""
+    _, out, _ = quick_report
+    dom, text = _rendered_text(out / f"{path.stem}.html")
+    raw = re.findall(r"\$[^$\s][^$]*?\$", text)
+    assert "MathJax" in dom and not raw, f"{path.name}: raw TeX in the page: {raw[:3]}"
+    tables = sum(len(re.findall(r"^\s*\|?\s*:?-{3,}", c.source, re.M))
+                 for c in _read(path).cells if c.cell_type == "markdown")
+    assert dom.count("<table") >= tables, f"{path.name}: a Markdown table did not render"
