@@ -74,3 +74,83 @@ def test_math_typesets_offline_in_a_browser(tmp_path):
                          capture_output=True, text=True, timeout=120, check=True).stdout
     text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", dom, flags=re.DOTALL)
     assert "MathJax" in dom and not re.findall(r"\$[^$\s][^$]*\$", text)
+
+
+# ----------------------------------------------------------------------------- headline, verdict, thumbnail
+def test_declared_headline_leads_with_labels_and_units(tmp_path):
+    from distill_lab.reporting import NotebookRun, read_results, write_results
+    from distill_lab.reporting.index import headline_figures, other_figures, render_index
+
+    path = tmp_path / "r.json"
+    write_results(path, {"dataset": "digits", "random_accuracy": 90.6667, "k": 135, "note": "x"},
+                  headline={"random_accuracy": ("random, 10% budget", "%"), "k": ("kept", "images")})
+    figures = read_results(path)
+    assert headline_figures(figures) == {"random, 10% budget": "90.67%", "kept": "135 images"}
+    assert other_figures(figures) == {"dataset": "digits", "random_accuracy": 90.6667, "k": 135,
+                                      "note": "x"}
+    page = render_index([NotebookRun("02_b", "ok", 1.0, {}, figures)])
+    top, details = page.split("<details>")
+    assert "<dt>random, 10% budget</dt><dd><code>90.67%</code>" in top
+    assert "all 4 results" in details and "<dt>headline</dt>" not in details
+
+
+@pytest.mark.parametrize("headline, match", [
+    ({"missing": ("label", "")}, "does not hold"),
+    ({"k": ("", "")}, "label non-empty"),
+    ({"k": "label"}, r"\(label, unit\)"),
+    ({}, "1 to 6"),
+    ({f"k{i}": ("l", "") for i in range(7)}, "1 to 6"),
+    ({"groups": ("per class", "")}, "a number or a string"),
+])
+def test_bad_headline_is_refused_and_nothing_is_written(tmp_path, headline, match):
+    from distill_lab.reporting import write_results
+
+    figures = {"k": 3, "groups": [1, 2], **{f"k{i}": i for i in range(7)}}
+    with pytest.raises(ValueError, match=match):
+        write_results(tmp_path / "r.json", figures, headline=headline)
+    with pytest.raises(ValueError, match="headline="):
+        write_results(tmp_path / "r.json", {"headline": 1})
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_verdict_is_stated_on_top_as_rendered_markdown_with_html_escaped():
+    from distill_lab.reporting import NotebookRun
+    from distill_lab.reporting.index import render_index
+
+    figures = {"verdict": "the claim holds on **digits**: `kcenter` <script>alert(1)</script>"}
+    page = render_index([NotebookRun("09_experiments", "ok", 1.0, {}, figures),
+                         NotebookRun("01_a", "ok", 1.0, {}, {"verdict": 3})])  # not text: not shown
+    top = page.split("<table>")[0]
+    assert top.count('class="verdict"') == 1 and 'href="09_experiments.html"' in top
+    assert "<strong>digits</strong>" in top and "<code>kcenter</code>" in top
+    assert "<script>" not in page and "&lt;script&gt;" in top
+
+
+def test_the_key_figure_is_the_tagged_cells_last_image_else_the_first(tmp_path):
+    import base64
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from distill_lab.reporting import NotebookRun
+    from distill_lab.reporting.index import render_index
+    from distill_lab.reporting.runner import key_figure
+
+    def image(data: bytes):
+        return new_output("display_data", data={"image/png": base64.b64encode(data).decode()})
+
+    cells = [new_code_cell("a", outputs=[image(b"first")]),
+             new_code_cell("b", outputs=[image(b"tagged-1"), image(b"tagged-2")],
+                           metadata={"tags": ["key-figure"]}),
+             new_code_cell("c", outputs=[image(b"last")])]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    assert key_figure(path) == b"tagged-2"
+    cells[1].metadata = {}
+    nbformat.write(new_notebook(cells=cells), path)
+    assert key_figure(path) == b"first"
+    nbformat.write(new_notebook(cells=[new_code_cell("x")]), path)
+    assert key_figure(path) is None
+    page = render_index([NotebookRun("02_b", "ok", 1.0, {}, {}, thumbnail="figures/02_b.png"),
+                         NotebookRun("03_c", "ok", 1.0, {}, {})])
+    assert page.count('<img class="thumb"') == 1 and 'src="figures/02_b.png"' in page

@@ -9,10 +9,11 @@ from distill_lab.evaluation.protocol import (PROTOCOLS, ROW_FIELDS, FullBaseline
                                              run_full, train_and_score)
 from distill_lab.evaluation.results import (CLAIM, Claim, best_rows, claim_checks,
                                             compare_to_random, format_table, load_rows,
-                                            pareto_front, validate_rows, verdict)
+                                            pareto_front, validate_rows, verdict,
+                                            verdict_summary)
 
 __all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBaseline",
            "run_full", "train_and_score", "distilled_steps", "result_row", "evaluate_selector",
            "evaluate_synthetic", "evaluate", "ROW_FIELDS",
            "Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best_rows",
-           "compare_to_random", "claim_checks", "verdict", "pareto_front"]
+           "compare_to_random", "claim_checks", "verdict", "verdict_summary", "pareto_front"]

@@ -20,7 +20,7 @@ import numpy as np
 from distill_lab.evaluation.protocol import ROW_FIELDS
 
 __all__ = ["Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best_rows",
-           "compare_to_random", "claim_checks", "verdict", "pareto_front"]
+           "compare_to_random", "claim_checks", "verdict", "verdict_summary", "pareto_front"]
 
 _NUMERIC = ("budget", "n_selected", "seeds", "accuracy_mean", "accuracy_std", "full_accuracy",
             "drop", "train_time_ratio", "selection_seconds", "end_to_end_ratio")
@@ -198,13 +198,32 @@ def verdict(rows: list, claim: Claim = CLAIM) -> str:
     out.append(f"Random selection at the same budget drops {c['random_drop']:.1f} points; "
                f"{method} beats it by {c['gain_over_random']:.1f} points, {noise} than "
                f"random's seed std of {c['random_std']:.1f}.")
+    out.append(f"**Verdict:** {_conclusion(c, dataset)}.")
+    return " ".join(out)
+
+
+def _conclusion(c: dict, dataset: str) -> str:
     missed = [name for name, key in (("the accuracy drop", "drop_met"),
                                      ("the training speed-up", "speedup_met"),
                                      ("the end-to-end speed-up", "end_to_end_met")) if not c[key]]
-    out.append(f"**Verdict:** the claim holds on {dataset}." if not missed else
-               f"**Verdict:** the claim is not reproduced on {dataset}: "
-               f"{', '.join(missed)} {'misses its target' if len(missed) == 1 else 'miss their targets'}.")
-    return " ".join(out)
+    if not missed:
+        return f"the claim holds on {dataset}"
+    return (f"the claim is not reproduced on {dataset}: {', '.join(missed)} "
+            f"{'misses its target' if len(missed) == 1 else 'miss their targets'}")
+
+
+def verdict_summary(rows: list, claim: Claim = CLAIM) -> str:
+    """verdict's conclusion in one sentence (Markdown) with the best method's figures, for the
+    top of a report: whether the claim holds on the data set of `rows`, and which targets miss."""
+    c = claim_checks(rows, claim)
+    dataset = _md(rows[0]["dataset"])
+    if c["best_method"] is None:
+        return f"The claim is not tested on {dataset}: no selection method ran at {claim.budget:.0%}."
+    conclusion = _conclusion(c, dataset)
+    return (f"{conclusion[0].upper()}{conclusion[1:]}; {_md(c['best_method'])} at "
+            f"{claim.budget:.0%} drops {c['drop']:.1f} points against random's "
+            f"{c['random_drop']:.1f} and trains {c['train_time_ratio']:.1f}x faster, "
+            f"{c['end_to_end_ratio']:.1f}x end to end.")
 
 
 # ----------------------------------------------------------------------------- Pareto front

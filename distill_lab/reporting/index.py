@@ -1,6 +1,8 @@
-"""The report's `index.html`: one row per notebook with its status, duration, parameters and
-headline figures, rendered from the Jinja2 template `templates/index.html.j2` (self-contained: the
-stylesheet is inline, values are HTML-escaped)."""
+"""The report's `index.html`: the run's facts and, when a notebook states one, its verdict on top;
+then one row per notebook with its status, duration, parameters, headline figures (labels and
+units as the notebook declared them) and a thumbnail of its key figure, rendered from the Jinja2
+template `templates/index.html.j2` (self-contained: the stylesheet is inline, values are
+HTML-escaped, a verdict's Markdown is rendered by mistune with HTML escaped)."""
 from __future__ import annotations
 
 import functools
@@ -9,8 +11,15 @@ import json
 import time
 
 import jinja2
+import markupsafe
+import mistune
 
-__all__ = ["render_index", "format_value", "headline_figures", "run_facts"]
+from distill_lab.reporting.figures import HEADLINE_KEY, MAX_HEADLINE
+
+__all__ = ["render_index", "format_value", "headline_figures", "other_figures", "run_facts",
+           "verdicts", "VERDICT_KEY"]
+
+VERDICT_KEY = "verdict"  # a results file's one-sentence verdict (Markdown), shown atop the index
 
 
 def format_value(value) -> str:
@@ -22,11 +31,34 @@ def format_value(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def headline_figures(figures: dict, n: int = 6) -> dict:
-    """The first `n` numbers of a notebook's results, their names in words ("n selected")."""
+def _with_unit(value, unit: str) -> str:
+    text = format_value(value)
+    return text + unit if unit in ("%", "x") else f"{text} {unit}".rstrip()
+
+
+def headline_figures(figures: dict, n: int = MAX_HEADLINE) -> dict:
+    """What an index row leads with: the figures the notebook declared (`write_results(...,
+    headline=)`), label -> value with its unit; otherwise the first `n` numbers, their names in
+    words ("n selected")."""
+    declared = figures.get(HEADLINE_KEY)
+    if declared:
+        return {e["label"]: _with_unit(figures[e["key"]], e["unit"]) for e in declared[:n]
+                if e["key"] in figures}
     numbers = [(key, value) for key, value in figures.items()
                if isinstance(value, (int, float)) and not isinstance(value, bool)]
     return {key.replace("_", " "): value for key, value in numbers[:n]}
+
+
+def other_figures(figures: dict) -> dict:
+    """Every figure but the headline declaration and the verdict: the row's "all results"."""
+    return {k: v for k, v in figures.items() if k not in (HEADLINE_KEY, VERDICT_KEY)}
+
+
+def verdicts(runs) -> list:
+    """(notebook name, its verdict as HTML) for every run whose results state one (a string)."""
+    render = mistune.create_markdown(escape=True)
+    return [(run.name, markupsafe.Markup(render(run.figures[VERDICT_KEY])))
+            for run in runs if isinstance(run.figures.get(VERDICT_KEY), str)]
 
 
 def run_facts(runs, generated: str, seconds: float) -> dict:
@@ -54,6 +86,7 @@ def _environment() -> jinja2.Environment:
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     env.filters["python_value"] = format_value
     env.filters["headline"] = headline_figures
+    env.filters["other_figures"] = other_figures
     return env
 
 
@@ -66,4 +99,5 @@ def render_index(runs, *, title="distill_lab report", unit="notebooks", links=()
     return _environment().get_template("index.html.j2").render(
         runs=runs, title=title, unit=unit, links=list(links), n_ok=done, n_failed=failed,
         n_unfinished=len(runs) - done - failed,  # running, or interrupted
-        seconds=seconds, generated=generated, facts=run_facts(runs, generated, seconds))
+        seconds=seconds, generated=generated, facts=run_facts(runs, generated, seconds),
+        verdicts=verdicts(runs))

@@ -11,6 +11,7 @@ into place only once it has finished, and the manifest says "running" until then
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -21,7 +22,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from distill_lab._io import atomic_write_text
+from distill_lab._io import atomic_write_bytes, atomic_write_text
 from distill_lab.reporting.figures import json_safe, read_results
 from distill_lab.reporting.index import render_index
 from distill_lab.reporting.mathjax import MATHJAX_URL, copy_mathjax
@@ -31,10 +32,12 @@ from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
 from distill_lab.reporting.parameters import check_declared, check_parameters
 
 __all__ = ["NotebookRun", "run_sequence", "plan_sequence", "run_one", "cached_run", "render_html",
-           "load_manifest", "write_manifest", "write_report", "is_done", "started", "interrupted"]
+           "load_manifest", "write_manifest", "write_report", "is_done", "started", "interrupted",
+           "key_figure", "thumbnail_path", "KEY_FIGURE_TAG"]
 
 _MANIFEST = "manifest.json"
 _STAGING = ".running"  # a run's files until it has finished
+KEY_FIGURE_TAG = "key-figure"  # a notebook cell's tag: its last image is the index's thumbnail
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +52,7 @@ class NotebookRun:
     error: str | None = None
     key: str = ""          # source_hash of the code and injected parameters: decides re-runs
     show_code: bool = False
+    thumbnail: str | None = None  # the key figure's PNG, relative to the report folder
 
 
 def render_html(executed: Path, show_code: bool) -> Path:
@@ -62,12 +66,32 @@ def render_html(executed: Path, show_code: bool) -> Path:
     return atomic_write_text(executed.with_suffix(".html"), body)
 
 
+def key_figure(executed: Path) -> bytes | None:
+    """The PNG that stands for a notebook in the index: the last image of the cell tagged
+    `key-figure`, else the notebook's first image; None when it shows none."""
+    nb = nbformat.read(executed, as_version=4)
+
+    def pngs(cells):
+        return [out.data["image/png"] for cell in cells if cell.cell_type == "code"
+                for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
+
+    found = pngs([c for c in nb.cells if KEY_FIGURE_TAG in c.metadata.get("tags", [])])[-1:]
+    found = found or pngs(nb.cells)[:1]
+    return base64.b64decode(found[0]) if found else None
+
+
+def thumbnail_path(name: str) -> str:
+    """Where a notebook's key figure lands, relative to the report folder."""
+    return f"figures/{name}.png"
+
+
 def _staged(out_dir: Path, name: str) -> dict:
     """Each output of a notebook's run -> where the run writes it until it has finished."""
     staging = out_dir / _STAGING
     return {out_dir / f"{name}.ipynb": staging / f"{name}.ipynb",
             out_dir / f"{name}.html": staging / f"{name}.html",
-            out_dir / "results" / f"{name}.json": staging / "results" / f"{name}.json"}
+            out_dir / "results" / f"{name}.json": staging / "results" / f"{name}.json",
+            out_dir / thumbnail_path(name): staging / thumbnail_path(name)}
 
 
 def _discard(paths) -> None:
@@ -88,7 +112,7 @@ def run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
     output); an interruption (KeyboardInterrupt, raised) leaves the previous files untouched.
     """
     staged = _staged(out_dir, source.stem)
-    executed, _, results = staged.values()
+    executed, _, results, thumbnail = staged.values()
     _discard(staged.values())  # left by a run killed before it could clean up
     results.parent.mkdir(parents=True, exist_ok=True)
     run_parameters = dict(injected)
@@ -104,6 +128,9 @@ def run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
         if executed.is_file():  # papermill keeps the partial output of a failing notebook
             try:
                 render_html(executed, show_code)  # -> html, beside it
+                png = key_figure(executed)
+                if png is not None:
+                    atomic_write_bytes(thumbnail, png)
             except Exception as exc:  # noqa: BLE001
                 error = error or f"HTML export: {describe_error(exc)}"
         figures = read_results(results)
@@ -115,8 +142,10 @@ def run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
                 final.unlink(missing_ok=True)
     finally:
         _discard(staged.values())
+    has_thumbnail = (out_dir / thumbnail_path(source.stem)).is_file()
     return NotebookRun(source.stem, "failed" if error else "ok", round(seconds, 2), injected,
-                       figures, error, key, show_code)
+                       figures, error, key, show_code,
+                       thumbnail_path(source.stem) if has_thumbnail else None)
 
 
 def load_manifest(out_dir: Path) -> dict:

@@ -29,7 +29,7 @@ from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
 from distill_lab.reporting.parameters import check_parameters
 from distill_lab.reporting.runner import (NotebookRun, cached_run, interrupted, is_done,
                                           load_manifest, plan_sequence, run_one, started,
-                                          write_report)
+                                          thumbnail_path, write_report)
 from distill_lab.reporting.sweep_report import write_sweep_report
 
 __all__ = ["Cell", "MAX_CELLS", "load_spec", "plan_sweep", "package_hash", "execute_cell",
@@ -165,7 +165,8 @@ def _save_cell(out_dir: Path, name: str, files: dict) -> None:
     """Write a cell's files atomically, and drop its outputs that this run did not produce."""
     for relative, data in files.items():
         atomic_write_bytes(out_dir / relative, data)
-    for stale in [f"{name}{suffix}" for suffix in _OUTPUTS] + [f"results/{name}.json"]:
+    for stale in ([f"{name}{suffix}" for suffix in _OUTPUTS]
+                  + [f"results/{name}.json", thumbnail_path(name)]):
         if stale not in files:
             (out_dir / stale).unlink(missing_ok=True)
 
