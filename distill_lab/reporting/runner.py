@@ -128,11 +128,14 @@ def run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
         if executed.is_file():  # papermill keeps the partial output of a failing notebook
             try:
                 render_html(executed, show_code)  # -> html, beside it
+            except Exception as exc:  # noqa: BLE001
+                error = error or f"HTML export: {describe_error(exc)}"
+            try:
                 png = key_figure(executed)
                 if png is not None:
                     atomic_write_bytes(thumbnail, png)
-            except Exception as exc:  # noqa: BLE001
-                error = error or f"HTML export: {describe_error(exc)}"
+            except Exception as exc:  # noqa: BLE001 (a broken image output: said, not hidden)
+                error = error or f"key figure: {describe_error(exc)}"
         figures = read_results(results)
         for final, path in staged.items():  # the finished run's files, and only those
             if path.is_file():
