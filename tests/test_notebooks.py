@@ -8,13 +8,13 @@ thread counts (.ci/run), so a checked cell that prints a machine-dependent numbe
 import ast
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbval.plugin import coalesce_streams, get_sanitize_patterns
 
+from browser import CHROMIUM, rendered_text
 from distill_lab.reporting import QUICK_PARAMETERS, read_results, source_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -161,21 +161,6 @@ def test_no_machine_paths(path):
             assert match is None, f"{path.name} cell {i} holds a machine path: {text[match.start() - 40:match.end() + 40]!r}"
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def _rendered_text(page: Path) -> tuple[str, str]:
-    """The page's DOM after 20 s of (virtual) time in headless Chromium with no network, and the
-    text a reader sees in it (scripts, styles and tags removed)."""
-    dom = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                          "--disable-background-networking", "--disable-component-update",
-                          "--no-first-run", "--allow-file-access-from-files",
-                          "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=180, check=True).stdout
-    text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", dom, flags=re.DOTALL)
-    return dom, text
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs /usr/bin/chromium (headless)")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
@@ -183,7 +168,7 @@ def test_report_page_typesets_every_formula_offline(path, quick_report):
     """No raw $...$ is left in a page of the main job's report once MathJax (the report's own
     copy) has run, and each Markdown table of the notebook is an HTML table there."""
     _, out, _ = quick_report
-    dom, text = _rendered_text(out / f"{path.stem}.html")
+    dom, text = rendered_text(out / f"{path.stem}.html")
     raw = re.findall(r"\$[^$\s][^$]*?\$", text)
     assert "MathJax" in dom and not raw, f"{path.name}: raw TeX in the page: {raw[:3]}"
     tables = sum(len(re.findall(r"^\s*\|?\s*:?-{3,}", c.source, re.M))

@@ -2,10 +2,10 @@
 states the run and leads with a few headline figures."""
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, rendered_text
 
 from distill_lab.reporting.mathjax import MATHJAX_DIR
 from distill_lab.reporting.runner import render_html, write_report
@@ -58,9 +58,6 @@ def test_index_states_the_run_and_leads_with_six_headline_figures():
     assert "<dt>acc_7</dt>" in details and 'href="results/01_a.json"' in details
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs /usr/bin/chromium (headless)")
 def test_math_typesets_offline_in_a_browser(tmp_path):
@@ -68,11 +65,7 @@ def test_math_typesets_offline_in_a_browser(tmp_path):
     executed = shutil.copy(FIXTURES / "01_pass.ipynb", tmp_path)
     page = render_html(Path(executed), show_code=False)
     write_report(tmp_path, {})
-    dom = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                          "--allow-file-access-from-files", "--virtual-time-budget=15000",
-                          "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
-    text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", dom, flags=re.DOTALL)
+    dom, text = rendered_text(page)
     assert "MathJax" in dom and not re.findall(r"\$[^$\s][^$]*\$", text)
 
 
