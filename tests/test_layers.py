@@ -22,7 +22,7 @@ LAYERS = [
     ("generative", {"generative"}),
     ("experiments", {"evaluation.benchmark", "evaluation.paper"}),
     ("reporting", {"reporting"}),
-    ("presentation", {"plots", "widgets", "cli"}),
+    ("presentation", {"plots", "widgets", "cli", "prose"}),
 ]
 RANK = {prefix: rank for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes}
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p != PACKAGE / "__init__.py")

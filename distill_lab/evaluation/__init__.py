@@ -2,7 +2,8 @@
 the result rows and what they say about the claim (`results`), and the headline benchmark built on
 both (`benchmark`, run by `distill-lab benchmark`; not imported here).
 """
-from distill_lab.evaluation.protocol import (PROTOCOLS, ROW_FIELDS, FullBaseline, Protocol,
+from distill_lab.evaluation.protocol import (PROTOCOLS, RANDOM_BASELINE, ROW_FIELDS,
+                                             FullBaseline, Protocol,
                                              channel_stats, default_protocol, distilled_steps,
                                              result_row,
                                              evaluate, evaluate_selector, evaluate_synthetic,
@@ -14,6 +15,6 @@ from distill_lab.evaluation.results import (CLAIM, Claim, best_rows, claim_check
 
 __all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBaseline",
            "run_full", "train_and_score", "distilled_steps", "result_row", "evaluate_selector",
-           "evaluate_synthetic", "evaluate", "ROW_FIELDS",
+           "evaluate_synthetic", "evaluate", "ROW_FIELDS", "RANDOM_BASELINE",
            "Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best_rows",
            "compare_to_random", "claim_checks", "verdict", "verdict_summary", "pareto_front"]

@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 from distill_lab import data
 from distill_lab._io import atomic_write_json, atomic_write_text
 from distill_lab.active import active_learning
-from distill_lab.evaluation.protocol import (ROW_FIELDS, FullBaseline, default_protocol, evaluate,
+from distill_lab.evaluation.protocol import (RANDOM_BASELINE, ROW_FIELDS, FullBaseline,
+                                              default_protocol, evaluate,
                                               evaluate_selector, evaluate_synthetic, run_full)
 from distill_lab.evaluation.results import format_table
 from distill_lab.selectors.registry import make_selector
@@ -33,7 +34,7 @@ EXTRA_METHODS = ("kmeans_centroids", "active_entropy")  # rows that are not a re
 
 
 def benchmark_methods(dataset, include=None) -> dict:
-    """Row label -> selector spec. Every method is class-balanced; features are raw pixels on
+    """Row label -> selector spec. Every method is class-balanced, as `random` (RANDOM_BASELINE) is; features are raw pixels on
     digits (64-d) and 128-d proxy embeddings on MNIST. K-means and facility location train on
     their picks unweighted (their cluster-size weights cost accuracy in our runs); CRAIG is shown
     both with its weights, which define the method, and without."""
@@ -41,7 +42,6 @@ def benchmark_methods(dataset, include=None) -> dict:
     feats = {"features": "raw" if dataset.X_train.shape[1] <= 64 else "embedding", **proxy}
     cb = {"class_balanced": True}
     specs = {
-        "random_balanced": {"name": "random", **cb},
         "el2n": {"name": "el2n", "skip_top": 0.05, **cb, **proxy},
         "grand": {"name": "grand", "skip_top": 0.05, **cb, **proxy},
         "craig": {"name": "craig", **cb, **proxy},
@@ -147,7 +147,7 @@ def row_task(name: str, n_train, seeds, device, include, label: str, budget,
     if label in EXTRA_METHODS:
         return evaluate_synthetic(dataset, label, extra_set_maker(label, dataset, budget),
                                   protocol, full, budget=budget)
-    spec = dict({"random": {"name": "random"}, **benchmark_methods(dataset, include)}[label])
+    spec = dict({"random": RANDOM_BASELINE, **benchmark_methods(dataset, include)}[label])
     return evaluate_selector(dataset, spec.pop("name"), budget, protocol, full, label=label,
                              **spec)
 

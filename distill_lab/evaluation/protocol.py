@@ -209,15 +209,21 @@ def _evaluate_sets(dataset, method, make_set, protocol, full, budget, synthetic)
     return result_row(dataset, protocol, full, method, budget, n_sel, accs, train_secs, sel_secs)
 
 
+# The one random baseline of every table, notebook and benchmark: class-balanced random picks, as
+# every other method's picks are (a class's share of the budget follows its share of the data).
+RANDOM_BASELINE = {"name": "random", "class_balanced": True}
+
+
 def evaluate(dataset, methods: dict, budgets, protocol: Protocol, *, full: FullBaseline = None,
              verbose: bool = True) -> list:
-    """Rows for every method x budget, with `random` and the full baseline measured in this run.
+    """Rows for every method x budget, with `random` (`RANDOM_BASELINE`: class-balanced) and the
+    full baseline measured in this run.
 
     `methods` maps a row label to a dict with the selector `name` and its params, e.g.
     {"kcenter": {"name": "kcenter", "class_balanced": True}}.
     """
     full = full or run_full(dataset, protocol, verbose=verbose)
-    methods = {"random": {"name": "random"}, **methods}
+    methods = {"random": dict(RANDOM_BASELINE), **methods}
     rows = [result_row(dataset, protocol, full, "full", 1.0, len(dataset.y_train),
                        full.accuracies, full.seconds, [0.0])]
     jobs = [(label, spec, b) for b in budgets for label, spec in methods.items()]
