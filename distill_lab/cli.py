@@ -1,5 +1,6 @@
 """The `distill-lab` command: run the notebook sequence into an HTML report, sweep notebooks over a
-grid of parameters on a Dask cluster, refresh the committed notebooks' outputs, or run the benchmark
+grid of parameters on a Dask cluster, refresh the committed notebooks' outputs, write the student
+release of the notebooks and grade a submission, or run the benchmark
 (distill_lab.evaluation.benchmark)."""
 from __future__ import annotations
 
@@ -110,6 +111,17 @@ def _build_parser() -> argparse.ArgumentParser:
                                   help="re-execute source notebooks in place in quick mode")
     refresh.add_argument("--only", metavar="IDS", help="comma-separated notebook ids, e.g. 02,04")
     refresh.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
+    release = commands.add_parser("assignments", help="write the student release of the notebooks "
+                                  "(solutions and hidden tests removed; docs/assignments.md)")
+    release.add_argument("out", metavar="OUT", help="folder for the student notebooks")
+    release.add_argument("--only", metavar="IDS", help="comma-separated notebook ids, e.g. 02,04")
+    release.add_argument("--notebooks", metavar="DIR", help="instructor notebooks (default: the repo's)")
+    grade = commands.add_parser("grade", help="autograde students' notebooks against the instructor "
+                                "versions (each is executed; written answers are left to you)")
+    grade.add_argument("submissions", nargs="+", metavar="NOTEBOOK",
+                       help="a student's NN_name.ipynb (matched to the instructor's by file name)")
+    grade.add_argument("--notebooks", metavar="DIR", help="instructor notebooks (default: the repo's)")
+    grade.add_argument("--json", metavar="FILE", help="also write the grades as JSON")
     commands.add_parser("benchmark", add_help=False,
                         help="run the benchmark (see `distill-lab benchmark --help`)")
     return parser
@@ -182,6 +194,54 @@ def _sweep(args) -> int:
     return _report(runs, out)
 
 
+def _assignments(args) -> int:
+    from distill_lab.reporting.assignments import exercises, write_release
+
+    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    written = write_release(notebooks, args.out, _parse_only(args.only))
+    import nbformat
+
+    found = [e for path in written for e in exercises(nbformat.read(path, as_version=4), path.name)]
+    auto = [e for e in found if e.kind == "autograded"]
+    print(f"{len(written)} student notebooks -> {Path(args.out).resolve()}: {len(auto)} autograded "
+          f"exercises ({sum(e.points for e in auto):g} points), {len(found) - len(auto)} written "
+          f"answers ({sum(e.points for e in found if e.kind != 'autograded'):g} points)")
+    return 0
+
+
+def _grade(args) -> int:
+    from distill_lab._io import atomic_write_json
+    from distill_lab.reporting.assignments import grade_notebook
+
+    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    pairs = []
+    for submission in map(Path, args.submissions):  # every file checked before the first kernel
+        instructor = notebooks / submission.name
+        if not submission.is_file():
+            raise ValueError(f"submission {str(submission)!r} is not a file")
+        if not instructor.is_file():
+            raise ValueError(f"submission {submission.name!r} matches no instructor notebook in "
+                             f"{notebooks}; keep the released file's name (NN_name.ipynb)")
+        pairs.append((submission, instructor))
+    report = {}
+    for submission, instructor in pairs:
+        grade = grade_notebook(submission, instructor)
+        for grade_id, (score, points) in grade.scores.items():
+            shown = "to grade by hand" if score is None else f"{score:g}"
+            print(f"{submission.name}  {grade_id:<32} {shown} / {points:g}")
+        got, of = grade.autograded
+        print(f"{submission.name}  autograded total {got:g} / {of:g}")
+        for index, error in grade.other_errors:
+            print(f"{submission.name}  cell {index} (not a test cell) raised {error}", file=sys.stderr)
+        report[submission.name] = {"scores": {k: {"score": s, "points": p}
+                                              for k, (s, p) in grade.scores.items()},
+                                   "autograded": {"score": got, "points": of},
+                                   "other_errors": [e for _, e in grade.other_errors]}
+    if args.json:
+        atomic_write_json(args.json, report)
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the `distill-lab` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -196,6 +256,10 @@ def main(argv=None) -> int:
             return _run(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "assignments":
+            return _assignments(args)
+        if args.command == "grade":
+            return _grade(args)
         notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
         for path in refresh_notebooks(notebooks, _parse_only(args.only)):
             print(f"refreshed {path}")

@@ -1,4 +1,5 @@
 """Shared pytest configuration: the notebook-execution environment."""
+import json
 import os
 from pathlib import Path
 
@@ -31,3 +32,16 @@ def kernel_env():
         mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                               os.environ.get("PYTHONPATH")])))
         yield REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def quick_report(kernel_env, tmp_path_factory):
+    """The README's main job, `distill-lab run`, executed once over the real notebooks (papermill
+    in quick mode): tests/test_notebooks.py checks every notebook in the report it produced, and
+    tests/test_assignments.py grades the executed instructor notebooks."""
+    from distill_lab.cli import main
+
+    out = tmp_path_factory.mktemp("report") / "quick"
+    status = main(["run", "--out", str(out)])
+    manifest = json.loads((out / "manifest.json").read_text())
+    return status, out, manifest

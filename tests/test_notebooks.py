@@ -70,18 +70,6 @@ def _checked_outputs(nb) -> dict:
     return checked
 
 
-@pytest.fixture(scope="module")
-def quick_report(kernel_env, tmp_path_factory):
-    """The README's main job, `distill-lab run`, executed once over the real notebooks (papermill
-    in quick mode): every notebook below is checked in the report it produced."""
-    from distill_lab.cli import main
-
-    out = tmp_path_factory.mktemp("report") / "quick"
-    status = main(["run", "--out", str(out)])
-    manifest = json.loads((out / "manifest.json").read_text())
-    return status, out, manifest
-
-
 @pytest.mark.slow
 def test_main_job_succeeds_and_writes_an_index(quick_report):
     status, out, manifest = quick_report

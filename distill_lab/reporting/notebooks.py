@@ -13,7 +13,7 @@ from pathlib import Path
 from distill_lab.reporting.figures import json_safe
 
 __all__ = ["QUICK_PARAMETERS", "find_notebooks", "declared_parameters", "injected_parameters",
-           "source_hash", "execute_notebook", "describe_error"]
+           "source_hash", "execute_notebook", "ipc_kernel_config", "describe_error"]
 
 # The embedded defaults of `distill-lab run`: small data, quick mode, CPU only.
 QUICK_PARAMETERS = {"dataset": "digits", "quick": True, "device": "cpu"}
@@ -69,14 +69,22 @@ def source_hash(nb, parameters=None) -> str:
 
 
 def execute_notebook(source, output, parameters, cwd, kernel_name) -> None:
-    """Run `source` with papermill into `output`, injecting `parameters`, in the folder `cwd`.
-
-    The kernel talks to us over IPC (Unix sockets in a private temporary folder), not TCP on
-    localhost: nothing listens on a port, and ipykernel has no reason to warn that the traffic is
-    unencrypted (once per notebook). Windows has no IPC transport and keeps TCP.
-    """
+    """Run `source` with papermill into `output`, injecting `parameters`, in the folder `cwd`,
+    its kernel over IPC (`ipc_kernel_config`)."""
     import papermill
 
+    with ipc_kernel_config() as options:
+        papermill.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(cwd),
+                                   kernel_name=kernel_name, progress_bar=False, log_output=False,
+                                   **options)
+
+
+@contextlib.contextmanager
+def ipc_kernel_config():
+    """Keyword options ({"config": ...} or {}) that make a Jupyter kernel talk to us over IPC (Unix
+    sockets in a private temporary folder), not TCP on localhost: nothing listens on a port, and
+    ipykernel has no reason to warn that the traffic is unencrypted (once per notebook). Windows
+    has no IPC transport and keeps TCP."""
     with contextlib.ExitStack() as stack:
         options = {}
         if os.name == "posix":
@@ -86,9 +94,7 @@ def execute_notebook(source, output, parameters, cwd, kernel_name) -> None:
             sockets = stack.enter_context(tempfile.TemporaryDirectory(prefix="dl-kernel-"))
             options["config"] = Config({"KernelManager": {
                 "transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
-        papermill.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(cwd),
-                                   kernel_name=kernel_name, progress_bar=False, log_output=False,
-                                   **options)
+        yield options
 
 
 def describe_error(exc) -> str:
