@@ -356,3 +356,25 @@ def plot_pareto(rows: list, ax=None, cost: str = "train", title=None):
     ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
               borderaxespad=0)
     return ax
+
+
+def gains_over_random_bars(gains: dict, *, ax=None, title=None):
+    """Grouped bars: for each setting (label -> {method: gain over random in points}), one bar per
+    method; a bar below zero is a method that lost to random there."""
+    ax = _axes(ax)
+    if not gains or not all(isinstance(g, dict) for g in gains.values()):
+        raise ValueError("gains must map each setting's label to a dict {method: gain in points}")
+    methods = sorted({m for g in gains.values() for m in g})
+    colors = _colors(methods)
+    width = 0.8 / max(1, len(methods))
+    for j, method in enumerate(methods):
+        xs = [i + (j - (len(methods) - 1) / 2) * width for i, g in enumerate(gains.values())
+              if method in g]
+        ys = [g[method] for g in gains.values() if method in g]
+        ax.bar(xs, ys, width=width, color=colors[method], label=method)
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xticks(range(len(gains)), list(gains))
+    ax.set_ylabel("accuracy gain over random (points)")
+    ax.legend(fontsize="small", ncol=2)
+    _title(ax, title)
+    return ax

@@ -132,16 +132,19 @@ def test_the_release_holds_no_solution_and_no_solution_output(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_the_invariants_never_use_a_solution(path):
     nb = _read(path)
-    defined = set()
+    defined = set()  # what a solution cell binds at the top level: its functions and variables
     for cell in nb.cells:
         if cell.cell_type == "code" and _meta(cell).get("solution"):
-            for node in ast.walk(ast.parse(cell.source)):
+            for node in ast.parse(cell.source).body:
                 if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                     defined.add(node.name)
-                elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    defined.add(node.id)
+                else:
+                    defined |= {n.id for n in ast.walk(node)
+                                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     after = [c for c in nb.cells if c.cell_type == "code" and not _meta(c)]
-    used = {n.id for n in ast.walk(ast.parse(after[-1].source)) if isinstance(n, ast.Name)}
+    names = [n for n in ast.walk(ast.parse(after[-1].source)) if isinstance(n, ast.Name)]
+    used = {n.id for n in names if isinstance(n.ctx, ast.Load)} - \
+        {n.id for n in names if isinstance(n.ctx, ast.Store)}
     assert not (used & defined), f"{path.name}: the invariants use {sorted(used & defined)}"
 
 

@@ -43,7 +43,7 @@ def test_table_and_notes_by_hand():
     table = format_paper_table(rows)
     assert "| random | 92.0 ± 0.5 | 95.1 |" in table
     assert "| dm_mmd | 95.0 ± 0.5 | — |" in table
-    assert "| whole data | 98.0 (1 epochs) | 99.6 (300 epochs) |" in table
+    assert "| whole data | 98.0 (1 epoch) | 99.6 (300 epochs) |" in table
     assert gain_over_random(rows) == {10: pytest.approx(3.5)}
     assert gain_over_random(rows, "dm_mmd") == {10: pytest.approx(3.0)}
     notes = paper_notes(rows)
@@ -53,6 +53,14 @@ def test_table_and_notes_by_hand():
     assert "no published figure" in notes[2]
     assert "is above the paper's 84.4 (+5.6 points): more than the network width" in notes[3]
     assert paper_notes([_row("herding", 10, 94.2, 93.7)])[0].endswith("(+0.5 points).")
+
+
+def test_a_whole_data_row_below_a_distilled_one_is_called_no_reference():
+    rows = [_row("random", 50, 97.4, 97.9), _row("dm", 50, 98.3, 98.6)]  # whole data: 98.0
+    notes = paper_notes(rows)
+    assert len(notes) == 3 and notes[-1].startswith("**whole data**: 98.0 after 1 epoch is a short run")
+    assert "1 distilled row(s) score above it (best dm, 50/class, 98.3)" in notes[-1]
+    assert len(paper_notes([_row("random", 50, 97.4, 97.9)])) == 1  # below it: nothing to say
 
 
 def test_bad_config_is_named():

@@ -256,3 +256,15 @@ def test_plots_set_the_title_they_are_given():
     assert all(ax.get_title() == "t" and ax.figure is not None for ax in axes)
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in axes if ax.get_xticks().size)
     plt.close("all")
+
+
+def test_gains_over_random_bars_draws_one_bar_per_method_and_setting():
+    from distill_lab.plots import gains_over_random_bars
+
+    ax = gains_over_random_bars({"digits 1%": {"el2n": -15.0, "kmeans": 25.0},
+                                 "mnist 1%": {"el2n": 1.3}}, title="t")
+    heights = sorted(round(p.get_height(), 1) for p in ax.patches)
+    assert heights == [-15.0, 1.3, 25.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["digits 1%", "mnist 1%"]
+    with pytest.raises(ValueError, match="gains must map"):
+        gains_over_random_bars({"x": 1.0})
