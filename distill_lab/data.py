@@ -24,8 +24,8 @@ import numpy as np
 from distill_lab._io import atomic_write_json
 from distill_lab._validation import check_random_state
 
-__all__ = ["Dataset", "load", "subsample", "default_data_dir", "DATASETS", "MNIST_FILES",
-           "MNIST_URL"]
+__all__ = ["Dataset", "load", "subsample", "quick_subset", "default_data_dir", "DATASETS",
+           "MNIST_FILES", "MNIST_URL", "QUICK_N_TRAIN", "QUICK_N_TEST"]
 
 DATASETS = ("digits", "mnist")
 
@@ -42,6 +42,10 @@ IDX_MAGIC = {"labels": 2049, "images": 2051}   # 0x0801: 1-d uint8 array; 0x0803
 MNIST_STAMP = ".sha256-verified.json"  # {file name: {size, mtime_ns, sha256}} of verified files
 DIGITS_TEST_SIZE = 450  # 1,347 train / 450 test, as in docs/design.md
 DIGITS_SPLIT_SEED = 0   # the split is part of the protocol, not a user's seed
+# Quick mode's bound on the work of every notebook, whatever the data's size: larger training and
+# test sets are replaced by seeded stratified subsamples of this many samples (`quick_subset`).
+QUICK_N_TRAIN = 2000
+QUICK_N_TEST = 2000
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,3 +279,16 @@ def subsample(dataset: Dataset, n_train: int, random_state=None, n_test: int | N
                    X_test=dataset.X_test[te], y_test=dataset.y_test[te],
                    name=f"{dataset.name}-{len(tr) // 1000}k" if len(tr) >= 1000
                    else f"{dataset.name}-{len(tr)}")
+
+
+def quick_subset(dataset: Dataset, quick: bool, random_state=None) -> Dataset:
+    """What a notebook works on: in quick mode, at most QUICK_N_TRAIN training and QUICK_N_TEST
+    test samples (seeded stratified subsamples of larger sets, e.g. MNIST-60k -> mnist-2k), so a
+    quick run takes minutes on any data; otherwise, or for a small set such as digits, `dataset`."""
+    if not quick:
+        return dataset
+    n_train = min(QUICK_N_TRAIN, len(dataset.y_train))
+    n_test = min(QUICK_N_TEST, len(dataset.y_test))
+    if n_train == len(dataset.y_train) and n_test == len(dataset.y_test):
+        return dataset
+    return subsample(dataset, n_train, random_state=random_state, n_test=n_test)

@@ -269,3 +269,19 @@ def test_unwritable_stamp_warns_and_still_loads(tmp_path, mnist_fixture, monkeyp
     with pytest.warns(UserWarning, match=rf"could not write {where}.*writable"):
         ds = data.load("mnist", data_dir=tmp_path, download=False)
     assert ds.X_train.shape == (20, 784)
+
+
+def test_quick_subset_bounds_large_sets_and_leaves_small_ones():
+    from distill_lab.data import QUICK_N_TEST, QUICK_N_TRAIN, Dataset, quick_subset
+
+    rng = np.random.default_rng(0)
+    big = Dataset(rng.random((5000, 4), dtype=np.float32), np.arange(5000) % 10,
+                  rng.random((3000, 4), dtype=np.float32), np.arange(3000) % 10, 10, (1, 2, 2), "big")
+    small = quick_subset(big, True, random_state=0)
+    assert len(small.y_train) == QUICK_N_TRAIN and len(small.y_test) == QUICK_N_TEST
+    assert np.bincount(small.y_train).tolist() == [QUICK_N_TRAIN // 10] * 10  # stratified
+    again = quick_subset(big, True, random_state=0)
+    assert np.array_equal(small.X_train, again.X_train)  # seeded
+    assert quick_subset(big, False) is big
+    digits = data.load("digits")
+    assert quick_subset(digits, True, random_state=0) is digits  # 1,347 / 450: already small
