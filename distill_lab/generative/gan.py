@@ -15,7 +15,41 @@ from torch import nn
 from .base import BaseGenerator
 from .layers import check_image_shape, init_parameters_, spectral_norm
 
-__all__ = ["Generator", "Discriminator", "ConditionalGAN"]
+__all__ = ["Generator", "Discriminator", "ConditionalGAN", "discriminator_loss", "generator_loss"]
+
+_LOSSES = ("hinge", "bce")
+
+
+def _check_loss(loss):
+    if loss not in _LOSSES:
+        raise ValueError(f"loss={loss!r} is not supported; use 'hinge' or 'bce'")
+
+
+def discriminator_loss(d_real, d_fake, loss="hinge"):
+    """D's loss from its logits on real pairs D(x, y) (B,) and generated pairs D(G(z, y), y) (B,).
+
+    "hinge" (SN-GAN): mean max(0, 1 - d_real) + mean max(0, 1 + d_fake).
+    "bce" (GAN, DCGAN): the cross-entropy of real = 1 and fake = 0,
+    mean -log sigmoid(d_real) + mean -log(1 - sigmoid(d_fake)), computed from the logits.
+    """
+    _check_loss(loss)
+    if loss == "hinge":
+        return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+    return (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+
+
+def generator_loss(d_gen, loss="hinge"):
+    """G's loss from D's logits on its own samples D(G(z, y), y) (B,).
+
+    "hinge": mean -d_gen. "bce": the non-saturating mean -log sigmoid(d_gen) (Goodfellow et al.,
+    2014), whose gradient stays large while D still rejects the samples, where the minimax
+    log(1 - sigmoid(d_gen)) would vanish.
+    """
+    _check_loss(loss)
+    if loss == "hinge":
+        return -d_gen.mean()
+    return F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
 
 
 class Generator(nn.Module):
@@ -90,8 +124,7 @@ class ConditionalGAN(BaseGenerator):
         self.verbose = verbose
 
     def _build(self, generator):
-        if self.loss not in ("hinge", "bce"):
-            raise ValueError(f"loss={self.loss!r} is not supported; use 'hinge' or 'bce'")
+        _check_loss(self.loss)
         G = Generator(self.image_shape, self.n_classes, self.z_dim, self.width, generator)
         D = Discriminator(self.image_shape, self.n_classes, self.width, generator)
         self.modules_ = {"G": G.to(self.device_), "D": D.to(self.device_)}
@@ -99,15 +132,10 @@ class ConditionalGAN(BaseGenerator):
                             for k, m in self.modules_.items()}
 
     def _d_loss(self, d_real, d_fake):
-        if self.loss == "hinge":
-            return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
-        return (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        return discriminator_loss(d_real, d_fake, self.loss)
 
     def _g_loss(self, d_gen):
-        if self.loss == "hinge":
-            return -d_gen.mean()
-        return F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        return generator_loss(d_gen, self.loss)
 
     def _train_step(self, x, y, noise_gen):
         G, D = self.modules_["G"], self.modules_["D"]

@@ -1,6 +1,9 @@
 """How good is a synthetic set, and when has the generator paid for itself?
 
 - label fidelity: accuracy of a classifier trained on real data, measured on generated samples;
+- within-class diversity: the mean pairwise distance between images of one class, generated
+  against real; a generator whose samples of a class are much closer to one another than real
+  images are has collapsed onto a few modes of that class (mode collapse);
 - Frechet distance (Heusel et al., NeurIPS 2017, "FID") between Gaussian fits of real and synthetic
   embeddings. No Inception weights can be downloaded here, so the embedding is the project's own
   ConvNet trained on the real data: call it FD-ConvNet; its numbers are NOT comparable to FID;
@@ -14,17 +17,41 @@ import math
 
 import numpy as np
 
+from scipy.spatial.distance import pdist
+
 from .._validation import check_array_2d
 from ..evaluation import evaluate_synthetic
 from ..training import accuracy, embed
 
-__all__ = ["label_fidelity", "frechet_distance", "embedding_frechet_distance", "break_even",
+__all__ = ["label_fidelity", "within_class_diversity", "frechet_distance", "embedding_frechet_distance", "break_even",
            "bill_distillation_time", "synthetic_row"]
 
 
 def label_fidelity(classifier, X_syn, y_syn, *, device=None) -> float:
     """Fraction of synthetic images that a real-data classifier assigns to their intended class."""
     return accuracy(classifier, X_syn, y_syn, device=device)
+
+
+def within_class_diversity(X, y) -> np.ndarray:
+    """Mean pairwise Euclidean distance between the rows of X that share a label, one value per
+    class in np.unique(y) order: (n_classes_present,). Every class needs at least 2 rows.
+
+    The mean over pairs estimates the expected distance between two images of a class, whatever
+    the number of rows; it costs m^2 / 2 distances for a class of m rows, so measure large classes
+    on a random subset (a few hundred rows give the same mean within a few percent).
+    """
+    X = check_array_2d(X, "X", np.float64)
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ValueError(f"y must hold one label per row of X: X has {len(X)} rows, y has shape "
+                         f"{y.shape}")
+    out = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        if len(rows) < 2:
+            raise ValueError(f"class {c} has {len(rows)} row(s); a pairwise distance needs >= 2")
+        out.append(pdist(X[rows]).mean())
+    return np.array(out)
 
 
 def _sqrtm_psd(S: np.ndarray) -> np.ndarray:
