@@ -22,7 +22,8 @@ from distill_lab.criteria.representative import kcenter_greedy
 from distill_lab.models import make_model
 from distill_lab.training import TrainConfig, accuracy, embed, predict_proba, train
 
-__all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "initial_set", "bald", "query_scores",
+__all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "initial_set", "mc_dropout_probs",
+           "bald_from_probs", "bald", "query_scores",
            "active_learning", "one_shot_curve", "compare_strategies"]
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random", "bald")
@@ -63,15 +64,11 @@ def _dropout_probs(model, X, mask_gen, p):
 
 
 @torch.no_grad()
-def bald(model, X, *, n_samples: int = 20, p: float = 0.5, random_state=None) -> np.ndarray:
-    """BALD mutual information I(y; w | x) = H[mean_t p_t] - mean_t H[p_t] over `n_samples`
-    MC-dropout passes (higher = the passes disagree more). Shape (n,).
-
-    Our models have no dropout layer, so dropout with rate `p` is applied to the embedding
-    `model.embed(x)` at inference only (the classifier sees a thinned representation). This is an
-    approximation to MC dropout (Gal & Ghahramani 2016), whose model is also trained with dropout;
-    the masks come from a local torch.Generator, the global RNG is untouched.
-    """
+def mc_dropout_probs(model, X, *, n_samples: int = 20, p: float = 0.5,
+                     random_state=None) -> np.ndarray:
+    """Class probabilities of `n_samples` MC-dropout passes, shape (T, n, C): dropout with rate `p`
+    on the embedding `model.embed(x)` at inference (the masks from a local torch.Generator seeded
+    from `random_state`; the global RNG is untouched). `bald` scores exactly these passes."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout p={p!r} must lie in [0, 1)")
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
@@ -79,10 +76,34 @@ def bald(model, X, *, n_samples: int = 20, p: float = 0.5, random_state=None) ->
     seed = int(check_random_state(random_state).randint(2**31 - 1))
     gen = torch.Generator().manual_seed(seed)
     model.eval()
-    probs = np.stack([_dropout_probs(model, X, gen, p) for _ in range(n_samples)])  # (T, n, C)
+    return np.stack([_dropout_probs(model, X, gen, p) for _ in range(n_samples)])  # (T, n, C)
+
+
+def bald_from_probs(probs) -> np.ndarray:
+    """BALD's mutual information from stochastic passes `probs` (T, n, C): H[mean_t p_t] -
+    mean_t H[p_t], clipped at 0 (it is >= 0 by Jensen, up to rounding). Shape (n,)."""
+    probs = np.asarray(probs)
+    if not np.issubdtype(probs.dtype, np.floating):
+        probs = probs.astype(np.float64)
+    if probs.ndim != 3:
+        raise ValueError(f"probs must have shape (T, n, C), got {probs.shape}")
     mean = probs.mean(axis=0)                                                        # (n, C)
     expected_h = np.mean([ent.entropy(pt) for pt in probs], axis=0)                  # (n,)
-    return np.maximum(ent.entropy(mean) - expected_h, 0.0)   # >= 0 by Jensen, up to rounding
+    return np.maximum(ent.entropy(mean) - expected_h, 0.0)
+
+
+def bald(model, X, *, n_samples: int = 20, p: float = 0.5, random_state=None) -> np.ndarray:
+    """BALD mutual information I(y; w | x) = H[mean_t p_t] - mean_t H[p_t] over `n_samples`
+    MC-dropout passes (higher = the passes disagree more). Shape (n,).
+
+    Our models have no dropout layer, so dropout with rate `p` is applied to the embedding
+    `model.embed(x)` at inference only (the classifier sees a thinned representation). This is an
+    approximation to MC dropout (Gal & Ghahramani 2016), whose model is also trained with dropout;
+    the masks come from a local torch.Generator, the global RNG is untouched. The same as
+    `bald_from_probs(mc_dropout_probs(model, X, ...))`.
+    """
+    return bald_from_probs(mc_dropout_probs(model, X, n_samples=n_samples, p=p,
+                                            random_state=random_state))
 
 
 def query_scores(strategy: str, model, X_pool, *, random_state=None, mc_samples: int = 20,

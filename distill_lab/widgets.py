@@ -4,7 +4,9 @@ test accuracy a model trained on them reaches under the default protocol (one se
 
 The state lives in `Explorer` (no global state), so it can be driven headless: set the widgets'
 values (each change calls `redraw()`) or call `update()`, then read `indices_` and `accuracy_`, or
-`render_static()` for a figure.
+`render_static()` for a figure. Displayed (`explorer` as a cell's last line), it shows the live
+controls in a Jupyter front end and a PNG of the current view everywhere else (an HTML report, a
+notebook viewer), never the widgets' raw repr.
 """
 from __future__ import annotations
 
@@ -59,9 +61,13 @@ class Explorer:
                                     widgets.HBox([self.budget_w, self.seed_w]),
                                     self.status, self.output])
         self.indices_ = self.accuracy_ = self.selection_seconds_ = None
+        self.auto_update = auto_update
         if auto_update:
-            for w in (self.dataset_w, self.method_w, self.budget_w, self.seed_w):
+            for w in self._controls():
                 w.observe(self.redraw, names="value")
+
+    def _controls(self):
+        return (self.dataset_w, self.method_w, self.budget_w, self.seed_w)
 
     # ------------------------------------------------------------------ state
     def _load(self, name):
@@ -126,7 +132,59 @@ class Explorer:
         self.output.append_display_data(fig)
         plt.close(fig)
 
+    def sweep_seeds(self, seeds, *, method=None, budget=None) -> dict:
+        """Accuracy and class coverage of `method` at `budget` (default: the controls') for each
+        seed: {"seed": (s,), "accuracy": (s,) in [0, 1], "classes_covered": (s,) ints}.
+
+        Runs `update()` per seed without redrawing; the controls and the fitted state are
+        restored afterwards, so the view still shows what the controls say."""
+        saved_values = [w.value for w in self._controls()]
+        saved_state = (self.indices_, getattr(self, "weights_", None), self.accuracy_,
+                       self.selection_seconds_, getattr(self, "steps_", None), self.status.value)
+        if self.auto_update:
+            for w in self._controls():
+                w.unobserve(self.redraw, names="value")
+        accs, covered = [], []
+        try:
+            self.method_w.value = self.method_w.value if method is None else method
+            self.budget_w.value = self.budget_w.value if budget is None else budget
+            for s in seeds:
+                self.seed_w.value = int(s)
+                self.update()
+                accs.append(self.accuracy_)
+                covered.append(len(np.unique(self.current_dataset().y_train[self.indices_])))
+        finally:
+            for w, value in zip(self._controls(), saved_values):
+                w.value = value
+            (self.indices_, self.weights_, self.accuracy_, self.selection_seconds_, self.steps_,
+             self.status.value) = saved_state
+            if self.auto_update:
+                for w in self._controls():
+                    w.observe(self.redraw, names="value")
+        return {"seed": np.asarray(list(seeds), dtype=np.int64), "accuracy": np.asarray(accs),
+                "classes_covered": np.asarray(covered, dtype=np.int64)}
+
     # ------------------------------------------------------------------ view
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The live controls (widget view) where a front end renders widgets, and a PNG of the
+        current view for everything else: nbconvert's HTML skips a widget view whose state was
+        not saved and takes the PNG; a plain-text reader gets a one-line summary."""
+        import base64
+        import io
+
+        import matplotlib.pyplot as plt
+
+        fig = self.render_static()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["image/png"] = base64.b64encode(buf.getvalue()).decode("ascii")
+        bundle["text/plain"] = (f"Explorer({self.dataset_w.value}, {self.method_w.value}, budget "
+                                f"{self.budget_w.value:g}, seed {self.seed_w.value}): "
+                                f"k={len(self.indices_)}, test accuracy {self.accuracy_:.1%}")
+        return bundle
+
     def render_static(self):
         """A matplotlib figure of the current state: image grid and embedding (after `update()`)."""
         import matplotlib.pyplot as plt

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans, MiniBatchKMeans
-from sklearn.metrics import pairwise_distances_argmin
+from sklearn.metrics import pairwise_distances, pairwise_distances_argmin
 from sklearn.neighbors import NearestNeighbors
 
 from distill_lab._validation import check_array_2d, check_random_state, split_budget
 
 __all__ = ["SingleClusterWarning", "FewDistinctRowsWarning", "KMeansResult", "kmeans_medoids",
+           "cluster_medoids",
            "k_distance", "knee_eps", "DensityResult", "dbscan_select", "check_density_params",
            "MINIBATCH_THRESHOLD", "METHODS"]
 
@@ -52,6 +53,10 @@ class KMeansResult:
 def kmeans_medoids(X, n_clusters: int, *, random_state=None, n_init: int = 1, max_iter: int = 300,
                    minibatch_threshold: int = MINIBATCH_THRESHOLD) -> KMeansResult:
     """K-means on X; each cluster's medoid is its member nearest the centroid.
+
+    "Medoid" here is meant for the squared distance: the member nearest the centroid minimizes the
+    summed *squared* distance to the members. The medoid of the summed distance itself (k-medoids'
+    sense) is `cluster_medoids(X, result.labels)`; the two often coincide, not always.
 
     Minimizes the distortion sum_i min_j ||x_i - c_j||^2. The medoid of cluster j is a real sample,
     argmin over members i of ||x_i - c_j||; `sizes` (members per cluster) are natural weights.
@@ -134,6 +139,31 @@ def _medoids(X, centroids, labels) -> np.ndarray:
         labels[medoids[j]] = j
         centroids[j] = X[medoids[j]]
         centroids[old] = X[labels == old].mean(axis=0)
+    return medoids
+
+
+def cluster_medoids(X, labels) -> np.ndarray:
+    """The medoid of each cluster (Kaufman & Rousseeuw 1990): the member whose summed Euclidean
+    distance to the other members of its cluster is smallest, ties to the lower index.
+
+    `labels` (n,) holds cluster ids 0..k-1, every one used; returns (k,) indices into X. This is
+    the medoid of k-medoids / PAM, not `kmeans_medoids`' member nearest the centroid: that member
+    minimizes the summed *squared* distance, since sum_i ||x_i - m||^2 = |C| ||m - c||^2 + const.
+    Each cluster's (m, m) distance matrix is built at once, so m should stay in the thousands.
+    """
+    X = check_array_2d(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    if labels.shape != (len(X),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be an int array of shape ({len(X)},), got dtype "
+                         f"{labels.dtype} and shape {labels.shape}")
+    k = int(labels.max()) + 1 if labels.size else 0
+    if labels.min() < 0 or np.bincount(labels, minlength=k).min() == 0:
+        raise ValueError(f"labels must use every cluster id in 0..{k - 1} (no noise label -1)")
+    medoids = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        members = np.flatnonzero(labels == j)                      # (m,)
+        cost = pairwise_distances(X[members]).sum(axis=1)          # (m,) summed distance
+        medoids[j] = members[np.argmin(cost)]
     return medoids
 
 
