@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from distill_lab._validation import check_array_2d
+from distill_lab._validation import check_array_2d, check_labels
 
-__all__ = ["check_probs", "entropy", "margin", "least_confidence"]
+__all__ = ["check_probs", "entropy", "margin", "least_confidence", "expected_calibration_error"]
 
 PROBS_ATOL = 1e-4  # rows of a softmax output in float32 sum to 1 only up to rounding
 
@@ -65,3 +65,22 @@ def least_confidence(probs) -> np.ndarray:
     """Least confidence 1 - max_c p_ic: 0 when certain, 1 - 1/C when uniform. Shape (n,)."""
     probs = check_probs(probs)
     return 1.0 - probs.max(axis=1)
+
+
+def expected_calibration_error(probs, y, n_bins: int = 10) -> float:
+    """Expected calibration error (Guo et al. 2017, "On Calibration of Modern Neural Networks"):
+    ECE = sum_b |B_b| / n * |acc(B_b) - conf(B_b)| over `n_bins` equal-width confidence bins.
+
+    A sample's confidence is max_c p_ic; bin b holds confidences in (b/n_bins, (b+1)/n_bins]
+    (a confidence of 0 goes to bin 0), the bins of `distill_lab.plots.reliability_diagram`.
+    Empty bins count 0. Returns a float in [0, 1]; 0 is perfectly calibrated.
+    """
+    probs = check_probs(probs)
+    y = check_labels(y, n_samples=len(probs))
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins={n_bins!r} must be an int >= 1")
+    conf = probs.max(axis=1)                                        # (n,)
+    correct = (probs.argmax(axis=1) == y).astype(np.float64)        # (n,)
+    b = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+    gap = np.bincount(b, weights=correct - conf, minlength=n_bins)  # per bin: sum(acc - conf)
+    return float(np.abs(gap).sum() / len(y))

@@ -18,7 +18,8 @@ from tqdm.auto import tqdm
 from distill_lab._validation import check_array_2d, check_labels, resolve_budget
 from distill_lab.criteria.entropy import check_probs
 
-__all__ = ["el2n", "grand_last_layer", "gradient_features", "per_sample_grads", "grand", "craig"]
+__all__ = ["el2n", "grand_last_layer", "gradient_features", "per_sample_grads", "grand", "craig",
+           "craig_bound"]
 
 PARAMS = ("all", "last")
 
@@ -229,3 +230,27 @@ def craig(G, budget, *, similarity="rbf", gamma=None, optimizer="lazy", epsilon=
     indices = np.asarray(indices, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.float64)
     return (indices, weights, float(objective)) if return_objective else (indices, weights)
+
+
+def craig_bound(G, indices, *, chunk_size=2048) -> float:
+    """Mirzasoleiman et al.'s (2020) bound on a weighted subset's gradient discrepancy,
+    L(S) = sum_i min_{j in S} ||g_i - g_j||_2, for per-sample gradient features G (n, P).
+
+    With w_j = the number of samples whose nearest pick is j (what `craig` returns),
+    ||sum_i g_i - sum_{j in S} w_j g_j|| <= L(S). `craig` itself maximises a facility-location
+    similarity (RBF by default) rather than -L(S); this measures the bound for any picks.
+    Rows are processed `chunk_size` at a time, so the (n, |S|) distances are never held at once.
+    """
+    from distill_lab.criteria import representative  # the gradient scores do not need it
+
+    G = check_array_2d(G, name="G", dtype=np.float64)
+    indices = representative.check_subset(indices, len(G))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) \
+            or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    picks = G[indices]                                              # (k, P)
+    total = 0.0
+    for start in range(0, len(G), chunk_size):
+        d2 = representative.sq_distances(G[start:start + chunk_size], picks)  # (chunk, k)
+        total += float(np.sqrt(d2.min(axis=1)).sum())
+    return total
