@@ -282,7 +282,15 @@ def _bad_params():
                   (n, {"gamma": -1.0}, ValueError, r"gamma must be a positive finite number or "
                                                    r"None \(median heuristic\), got -1.0"),
                   (n, {"optimizer": "random"}, ValueError, r"optimizer='random' is not supported"),
-                  (n, {"optimizer": "stochastic", "epsilon": 2.0}, ValueError, r"epsilon=2.0")]
+                  (n, {"optimizer": "stochastic", "epsilon": 2.0}, ValueError, r"epsilon=2.0"),
+                  (n, {"graph": "sparse"}, ValueError,
+                   r"graph='sparse' is not supported; use one of \('dense', 'knn'\)"),
+                  (n, {"graph": "knn", "n_neighbors": 0}, ValueError,
+                   r"n_neighbors=0 must be an int >= 1"),
+                  (n, {"graph": "knn", "index": "hnsw"}, ValueError,
+                   r"index='hnsw' is not supported")]
+    for n in ("kcenter", "herding"):
+        cases.append((n, {"chunk_size": 0}, ValueError, r"chunk_size=0 must be a positive int"))
     cases += [("ccs", {"proxy_score": "forgetting"}, ValueError, r"proxy_score='forgetting' is not a proxy"),
               ("ccs", {"beta": 1.0}, ValueError, r"beta=1.0 must be a fraction in \[0, 1\)"),
               ("ccs", {"n_strata": 0}, ValueError, r"n_strata=0 must be a positive int"),

@@ -19,7 +19,7 @@ from distill_lab.criteria.stochastic_greedy import sample_size, stochastic_greed
 
 __all__ = ["kcenter_greedy", "herding", "facility_location", "similarity_matrix",
            "median_gamma", "sq_distances", "check_subset", "check_optimizer", "check_similarity",
-           "self_similarity"]
+           "self_similarity", "lazy_greedy"]
 
 SIMILARITIES = ("rbf", "cosine")
 OPTIMIZERS = ("lazy", "stochastic")
@@ -403,6 +403,12 @@ def _lazy_greedy(gains, k, fresh_gains, add, verbose):
         add(j)
         fresh[:] = False
     return np.asarray(picked, dtype=np.int64)
+
+
+def lazy_greedy(gains, k, fresh_gains, add, *, verbose=False) -> np.ndarray:
+    """Minoux's lazy greedy (`_lazy_greedy`) for other facility-location engines: `gains` (n,)
+    the exact initial gains, `fresh_gains(batch)` exact gains now, `add(j)` commits a pick."""
+    return _lazy_greedy(np.asarray(gains, dtype=np.float64), k, fresh_gains, add, verbose)
 
 
 def facility_location(X, budget, *, similarity="rbf", gamma=None, chunk_size=2048,

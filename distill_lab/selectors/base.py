@@ -64,7 +64,11 @@ class BaseSelector(BaseEstimator):
                  [(np.flatnonzero(y == c), kc) for c, kc in per_class.items()])
         start = time.perf_counter()
         state = self._prepare(X, y, rng)
-        parts = [self._select(state, pool, kp, rng) for pool, kp in pools]
+        # selectors.distributed sets `_select_pools(state, pools, rng)` for one fit: the pools'
+        # `_select` calls as tasks; otherwise they run here in turn
+        select_pools = self.__dict__.get("_select_pools")
+        parts = ([self._select(state, pool, kp, rng) for pool, kp in pools]
+                 if select_pools is None else select_pools(state, pools, rng))
         indices = np.concatenate([p[0] for p in parts])
         weights = (None if any(p[1] is None for p in parts)
                    else np.concatenate([p[1] for p in parts]))

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from distill_lab.criteria import coverage, top_k
+from distill_lab.criteria import chunked, coverage, top_k
 from distill_lab.criteria import entropy as ent
+from distill_lab.criteria import facility_sparse as fsp
 from distill_lab.criteria import gradient as grad
+from distill_lab.criteria import knn_graph as knn
 from distill_lab.criteria import moderate as mod
 from distill_lab.criteria import representative as rep
 from distill_lab.proxy import check_proxy, proxy_outputs
 from distill_lab.selectors.base import BaseSelector, ScoreSelector
 
 FEATURES = ("embedding", "raw")
+GRAPHS = ("dense", "knn")   # facility location's similarities: all pairs, or a k-NN graph
 
 
 def _el2n(out, y):
@@ -204,19 +207,44 @@ class ModerateSelector(FeatureSelector):
         return pool[top_k(state["scores"][pool], k)], None, None
 
 
-class KCenterSelector(FeatureSelector):
+class _ChunkedSelector(FeatureSelector):
+    """`chunk_size=None` holds a centred copy of the features; an int holds that many rows at
+    a time (`criteria.chunked`: the same picks, peak memory bounded, for millions of samples)."""
+
+    def __init__(self, budget=0.1, random_state=None, class_balanced=False, features="embedding",
+                 chunk_size=None, proxy_model="mlp", proxy_epochs=1.0, image_shape=None,
+                 device="auto"):
+        super().__init__(budget=budget, random_state=random_state, class_balanced=class_balanced,
+                         features=features, proxy_model=proxy_model, proxy_epochs=proxy_epochs,
+                         image_shape=image_shape, device=device)
+        self.chunk_size = chunk_size
+
+    def _check_params(self, n_features):
+        super()._check_params(n_features)
+        if self.chunk_size is not None:
+            chunked.check_chunk_size(self.chunk_size)
+
+
+class KCenterSelector(_ChunkedSelector):
     """Greedy k-center: minimizes the covering radius (Sener & Savarese 2018)."""
 
     def _select(self, state, pool, k, rng):
-        picked = rep.kcenter_greedy(state["features"][pool], k, random_state=rng)
+        if self.chunk_size is None:
+            picked = rep.kcenter_greedy(state["features"][pool], k, random_state=rng)
+        else:
+            picked = chunked.kcenter_chunked(state["features"][pool], k, random_state=rng,
+                                             chunk_size=self.chunk_size)
         return pool[picked], None, None
 
 
-class HerdingSelector(FeatureSelector):
+class HerdingSelector(_ChunkedSelector):
     """Kernel herding: the running mean of the picks tracks the data mean (Welling 2009)."""
 
     def _select(self, state, pool, k, rng):
-        return pool[rep.herding(state["features"][pool], k)], None, None
+        if self.chunk_size is None:
+            return pool[rep.herding(state["features"][pool], k)], None, None
+        picked = chunked.herding_chunked(state["features"][pool], k, chunk_size=self.chunk_size)
+        return pool[picked], None, None
 
 
 class FacilityLocationSelector(FeatureSelector):
@@ -229,11 +257,17 @@ class FacilityLocationSelector(FeatureSelector):
     of the budget (e.g. a class of one sample under class_balanced) keeps every sample, each with
     weight 1. Fitted: `optimizer_`, and `objective_` = F(picks), summed over the pools (the
     classes when class_balanced).
+
+    `graph="dense"` scores every pair (time n^2, for up to about 10^5 samples a pool);
+    `graph="knn"` keeps each sample's `n_neighbors` most similar samples, found by an exact
+    (`index="flat"`) or inverted-file (`"ivf"`) faiss search: time and memory n * n_neighbors
+    (`criteria.facility_sparse`), for millions of samples.
     """
 
     def __init__(self, budget=0.1, random_state=None, class_balanced=False, features="embedding",
-                 similarity="rbf", gamma=None, optimizer="lazy", epsilon=0.01, proxy_model="mlp",
-                 proxy_epochs=1.0, image_shape=None, device="auto"):
+                 similarity="rbf", gamma=None, optimizer="lazy", epsilon=0.01, graph="dense",
+                 n_neighbors=10, index="flat", proxy_model="mlp", proxy_epochs=1.0,
+                 image_shape=None, device="auto"):
         super().__init__(budget=budget, random_state=random_state, class_balanced=class_balanced,
                          features=features, proxy_model=proxy_model, proxy_epochs=proxy_epochs,
                          image_shape=image_shape, device=device)
@@ -241,13 +275,25 @@ class FacilityLocationSelector(FeatureSelector):
         self.gamma = gamma
         self.optimizer = optimizer
         self.epsilon = epsilon
+        self.graph = graph
+        self.n_neighbors = n_neighbors
+        self.index = index
 
     def _check_params(self, n_features):
         super()._check_params(n_features)
         rep.check_similarity(self.similarity, self.gamma)
         rep.check_optimizer(self.optimizer, self.epsilon)
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph={self.graph!r} is not supported; use one of {GRAPHS} (all "
+                             "pairs, or a k-nearest-neighbour graph for large pools)")
+        knn.check_knn(self.n_neighbors, self.index)
 
     def _solve(self, features, k, rng):
+        if self.graph == "knn":   # CRAIG too: facility location on its gradient features
+            return fsp.facility_location_knn(
+                features, k, n_neighbors=self.n_neighbors, index=self.index,
+                similarity=self.similarity, gamma=self.gamma, optimizer=self.optimizer,
+                epsilon=self.epsilon, random_state=rng, return_objective=True)
         return rep.facility_location(features, k, similarity=self.similarity, gamma=self.gamma,
                                      optimizer=self.optimizer, epsilon=self.epsilon,
                                      random_state=rng, return_objective=True)
@@ -269,7 +315,7 @@ class CraigSelector(FacilityLocationSelector):
     """CRAIG: facility location on last-layer gradient features, with weights (Mirzasoleiman
     et al. 2020); trains on the picks weighted by the samples they stand for. `gamma`, tiny pools
     and the fitted attributes as in FacilityLocationSelector (`features` is unused: always the
-    proxy's gradients)."""
+    proxy's gradients; `graph`, `n_neighbors` and `index` as there too)."""
 
     needs_labels = True
     uses_proxy = True
@@ -279,6 +325,8 @@ class CraigSelector(FacilityLocationSelector):
         return {"features": grad.gradient_features(out["probs"], y).astype(np.float32)}
 
     def _solve(self, G, k, rng):
+        if self.graph == "knn":
+            return super()._solve(G, k, rng)
         return grad.craig(G, k, similarity=self.similarity, gamma=self.gamma,
                           optimizer=self.optimizer, epsilon=self.epsilon, random_state=rng,
                           return_objective=True)
