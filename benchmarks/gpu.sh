@@ -13,19 +13,18 @@ mkdir -p "$OUT"
 start=$(date +%s)
 if [ "${1:-}" = "--smoke" ]; then
   OUT=${OUT%/}/smoke; mkdir -p "$OUT"
-  python benchmarks/paper_table.py --config smoke --n-train 600 --methods random,dm \
-    --device cpu --out "$OUT"
-  python benchmarks/generative.py --dataset mnist --smoke --n-train 2000 --device cpu --seeds 0 \
-    --per-class 2 --methods random,gan,diffusion --out "$OUT/generative_mnist.json"
-  distill-lab benchmark --datasets mnist --n-train 2000 --methods margin --budgets 0.1 \
-    --seeds 1 --device cpu --out "$OUT"
+  distill-lab bench paper --smoke --methods random dm --seeds 0 --device cpu --out "$OUT"
+  distill-lab bench generative --dataset mnist --smoke --n-train 2000 --device cpu --seeds 0 \
+    --ipcs 2 --methods random gan diffusion --out "$OUT"
+  distill-lab bench headline --datasets mnist --n-train 2000 --methods margin --budgets 0.1 \
+    --seeds 0 --device cpu --out "$OUT"
 else
-  python benchmarks/paper_table.py --config gpu --device cuda --methods random,dm --ipcs 10 \
+  distill-lab bench paper --config gpu --device cuda --methods random dm --ipcs 10 \
     --dm-iterations "${DM_ITERATIONS:-2000}" --out "$OUT"
-  python benchmarks/generative.py --dataset mnist --device cuda --seeds 0 1 2 --per-class 10 \
-    --methods random,gan,gan+select,diffusion,diffusion+select --out "$OUT/generative_mnist.json"
-  distill-lab benchmark --datasets mnist --methods margin,kcenter --budgets 0.1 --device cuda \
-    --out "$OUT"
+  distill-lab bench generative --dataset mnist --device cuda --seeds 0 1 2 --ipcs 10 \
+    --methods random gan gan+select diffusion diffusion+select --out "$OUT"
+  distill-lab bench headline --datasets mnist --methods margin kcenter --budgets 0.1 \
+    --device cuda --out "$OUT"
 fi
 echo "{\"gpu_sh_seconds\": $(( $(date +%s) - start )), \"smoke\": \"${1:-}\"}" > "$OUT/gpu_sh.json"
 echo "gpu.sh done in $(( $(date +%s) - start )) s; results in $OUT"

@@ -1,12 +1,13 @@
 """The `distill-lab` command: run the notebook sequence into an HTML report, sweep notebooks over a
 grid of parameters on a Dask cluster, refresh the committed notebooks' outputs, write the student
-release of the notebooks and grade a submission, or run the benchmark
-(distill_lab.evaluation.benchmark)."""
+release of the notebooks and grade a submission, or run an experiment (`bench NAME`,
+distill_lab.experiments)."""
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -122,8 +123,16 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="a student's NN_name.ipynb (matched to the instructor's by file name)")
     grade.add_argument("--notebooks", metavar="DIR", help="instructor notebooks (default: the repo's)")
     grade.add_argument("--json", metavar="FILE", help="also write the grades as JSON")
-    commands.add_parser("benchmark", add_help=False,
-                        help="run the benchmark (see `distill-lab benchmark --help`)")
+    explore = commands.add_parser("explore", help="serve the explorer (notebook 10) as a live web "
+                                  "app with Voilà: code hidden, widgets live")
+    explore.add_argument("--dataset", default="digits", help="the data set it opens with")
+    explore.add_argument("--port", type=_positive_int, help="local port (default: a free one)")
+    explore.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
+    # `bench` hands NAME and its options to distill_lab.experiments.bench, whose parser knows them
+    commands.add_parser("bench", add_help=False,
+                        help="run an experiment: headline, paper, generative, selection-time, "
+                             "sequence-time, sweep-speedup (see `distill-lab bench --help`)")
+    commands.add_parser("benchmark", add_help=False, help="the same as `distill-lab bench headline`")
     return parser
 
 
@@ -242,16 +251,38 @@ def _grade(args) -> int:
     return 0
 
 
+def _explore(args) -> int:
+    from distill_lab.reporting.explore import serve
+    from distill_lab.reporting.notebooks import find_notebooks
+    from distill_lab.reporting.parameters import check_parameters
+
+    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    (explorer,) = find_notebooks(notebooks, ["10"])
+    check_parameters({"dataset": args.dataset})
+    with serve(explorer, {"dataset": args.dataset}, args.port, quiet=False) as url:
+        print(f"the explorer is at {url} (Ctrl-C stops it)", flush=True)
+        try:
+            import time
+
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the `distill-lab` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["benchmark"]:
-        from distill_lab.evaluation import benchmark  # lazy: only this subcommand needs it
-
-        return benchmark.main(argv[1:]) or 0
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("bench", "benchmark"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
+        if args.command in ("bench", "benchmark"):
+            from distill_lab.experiments import bench  # lazy: torch, Dask, the generators
+
+            names = rest if args.command == "bench" else ["headline", *rest]
+            return bench.main(names, command=shlex.join(["distill-lab", *argv]))
         if args.command == "run":
             return _run(args)
         if args.command == "sweep":
@@ -260,6 +291,8 @@ def main(argv=None) -> int:
             return _assignments(args)
         if args.command == "grade":
             return _grade(args)
+        if args.command == "explore":
+            return _explore(args)
         notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
         for path in refresh_notebooks(notebooks, _parse_only(args.only)):
             print(f"refreshed {path}")

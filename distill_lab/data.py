@@ -1,7 +1,9 @@
-"""Data sets: scikit-learn's digits (embedded) and MNIST (IDX files, downloaded with a checksum).
+"""Data sets: scikit-learn's digits (embedded); MNIST, Fashion-MNIST (Xiao et al. 2017) and KMNIST
+(Clanuwat et al. 2018), IDX files downloaded with a checksum; and a user's own file or folder
+(`distill_lab.user_data`).
 
 Every loader returns a `Dataset` of flat float32 images in [0, 1] with int64 labels, a fixed
-train/test split, the number of classes and the image shape (C, H, W). MNIST files on disk are
+train/test split, the number of classes and the image shape (C, H, W). IDX files on disk are
 checked against their SHA-256 once (a stamp file beside them remembers it) and against their IDX
 headers on every load, so a misnamed or damaged file is an error, never a wrong data set.
 """
@@ -24,20 +26,54 @@ import numpy as np
 from distill_lab._io import atomic_write_json
 from distill_lab._validation import check_random_state
 
-__all__ = ["Dataset", "load", "subsample", "quick_subset", "default_data_dir", "DATASETS",
-           "MNIST_FILES", "MNIST_URL", "QUICK_N_TRAIN", "QUICK_N_TEST"]
+__all__ = ["Dataset", "load", "check_dataset", "subsample", "quick_subset", "default_data_dir",
+           "DATASETS", "IDX_DATASETS", "MNIST_FILES", "MNIST_URL", "FASHION_MNIST_FILES",
+           "FASHION_MNIST_URL", "KMNIST_FILES", "KMNIST_URL", "QUICK_N_TRAIN", "QUICK_N_TEST"]
 
-DATASETS = ("digits", "mnist")
+IDX_DATASETS = ("mnist", "fashion_mnist", "kmnist")  # MNIST's four IDX files, 60k/10k 28x28 grey
+DATASETS = ("digits", *IDX_DATASETS)
 
 # SHA-256 of the gzip files as distributed (the same bytes every MNIST mirror serves).
-MNIST_FILES = {
+MNIST_FILES = {  # the original distribution's .gz files, as yann.lecun.com and its mirrors serve them
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+# The same IDX bytes re-compressed (another gzip header): the copy that machines without a network
+# are given. Either digest is accepted; the MD5 of the uncompressed files is the same.
+MNIST_REPACKED = {
     "train-images-idx3-ubyte.gz": "0b367032e93c5d0cea0925647cfdb18614af8ee15f83e6f2fc2ad904a6835971",
     "train-labels-idx1-ubyte.gz": "1787548bbe0bff1ec2ecdc0ef292b02df999e2d1a6002d27500982c652b17203",
     "t10k-images-idx3-ubyte.gz": "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be",
     "t10k-labels-idx1-ubyte.gz": "b91679a0acfe4ba0e50a2437a903084cba1f5f92592b016a25a7dfd00455798b",
 }
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-MNIST_N = {"train": 60000, "t10k": 10000}      # samples per split, in both its images and labels
+# The files as their authors distribute them (github.com/zalandoresearch/fashion-mnist), under
+# MNIST's file names; the same digests are in torchvision's and TensorFlow Datasets' checksums.
+FASHION_MNIST_FILES = {
+    "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+# KMNIST (Kuzushiji-MNIST) as ROIS-DS CODH distributes it (github.com/rois-codh/kmnist).
+KMNIST_FILES = {
+    "train-images-idx3-ubyte.gz": "51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4",
+    "train-labels-idx1-ubyte.gz": "e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17",
+    "t10k-images-idx3-ubyte.gz": "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
+    "t10k-labels-idx1-ubyte.gz": "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c",
+}
+KMNIST_URL = "https://codh.rois.ac.jp/kmnist/dataset/kmnist/"
+IDX_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
+IDX_CLASS_NAMES = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                      "Sneaker", "Bag", "Ankle boot"),
+    "kmnist": ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),  # the 10 hiragana
+}
+MNIST_N = {"train": 60000, "t10k": 10000}  # samples per split of every IDX set, images and labels
 IDX_MAGIC = {"labels": 2049, "images": 2051}   # 0x0801: 1-d uint8 array; 0x0803: 3-d uint8 array
 MNIST_STAMP = ".sha256-verified.json"  # {file name: {size, mtime_ns, sha256}} of verified files
 DIGITS_TEST_SIZE = 450  # 1,347 train / 450 test, as in docs/design.md
@@ -52,13 +88,18 @@ QUICK_N_TEST = 2000
 class Dataset:
     """A fixed train/test split; `X_train, y_train, X_test, y_test = ds` unpacks the arrays."""
 
-    X_train: np.ndarray   # (n_train, C*H*W) float32 in [0, 1]
+    X_train: np.ndarray   # (n_train, C*H*W) float32 in [0, 1]; a table's standardized features
     y_train: np.ndarray   # (n_train,) int64
     X_test: np.ndarray    # (n_test, C*H*W)
     y_test: np.ndarray    # (n_test,)
     n_classes: int
-    image_shape: tuple
+    image_shape: tuple | None   # (C, H, W); None for a table
     name: str
+    class_names: tuple | None = None     # label i's name (a user's labels, mapped to 0..K-1)
+    feature_names: tuple | None = None   # a table's columns
+    feature_mean: np.ndarray | None = None  # (d,) a table's standardization, fit on X_train
+    feature_std: np.ndarray | None = None   # (d,)
+    split: str | None = None  # how the test set was drawn, when the data came without one
 
     def __iter__(self):
         return iter((self.X_train, self.y_train, self.X_test, self.y_test))
@@ -79,14 +120,35 @@ def default_data_dir() -> Path:
     return Path.home() / ".cache" / "distill_lab"
 
 
-def load(name: str, data_dir=None, download: bool = True, base_url: str | None = None) -> Dataset:
-    """Load a data set by name: "digits" (no download) or "mnist" (60k/10k)."""
+def load(name: str, data_dir=None, download: bool = True, base_url: str | None = None, *,
+         random_state=0, label_column: str | None = None, image_shape=None) -> Dataset:
+    """Load a data set by name: "digits" (no download); "mnist", "fashion_mnist" or "kmnist"
+    (60k/10k, downloaded into data_dir/<name>/); or a path to a user's .npz, .csv or .parquet
+    file or image folder (`distill_lab.user_data.load_path`: `random_state` draws its test set
+    when it has none, `label_column` names a table's labels, `image_shape` a flat .npz's)."""
     if name == "digits":
         return _load_digits()
-    if name == "mnist":
+    if name in IDX_DATASETS:
         root = Path(data_dir) if data_dir is not None else default_data_dir()
-        return _load_mnist(root / "mnist", download=download, base_url=base_url)
-    raise ValueError(f"name={name!r} is not a known data set; choose one of {list(DATASETS)}")
+        return _load_idx(name, root / name, download=download, base_url=base_url)
+    from distill_lab import user_data  # it builds on Dataset; names never need it
+
+    return user_data.load_path(name, random_state=random_state, label_column=label_column,
+                               image_shape=image_shape)
+
+
+def check_dataset(name, *, label_column: str | None = None, image_shape=None) -> str:
+    """Check a `dataset` value before any work starts and return it as notebooks should get it.
+
+    A built-in name passes unchanged (its files are checked when loaded). A path is read and
+    checked whole (`distill_lab.user_data.check_path`) and returned absolute, since notebooks
+    run in the report folder; every problem is a ValueError naming the file, column or class.
+    """
+    if isinstance(name, str) and name in DATASETS:
+        return name
+    from distill_lab import user_data
+
+    return user_data.check_path(name, label_column=label_column, image_shape=image_shape)
 
 
 def _load_digits() -> Dataset:
@@ -98,12 +160,26 @@ def _load_digits() -> Dataset:
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y.astype(np.int64), test_size=DIGITS_TEST_SIZE, stratify=y,
         random_state=DIGITS_SPLIT_SEED)
-    return Dataset(X_tr, y_tr, X_te, y_te, n_classes=10, image_shape=(1, 8, 8), name="digits")
+    return Dataset(X_tr, y_tr, X_te, y_te, n_classes=10, image_shape=(1, 8, 8), name="digits",
+                   class_names=IDX_CLASS_NAMES["mnist"])
+
+
+def _idx_source(name: str) -> tuple[dict, str]:
+    """(file name -> SHA-256, default URL) of an IDX data set, looked up when called."""
+    return {"mnist": (MNIST_FILES, MNIST_URL),
+            "fashion_mnist": (FASHION_MNIST_FILES, FASHION_MNIST_URL),
+            "kmnist": (KMNIST_FILES, KMNIST_URL)}[name]
+
+
+def _idx_name(path: Path) -> str:
+    """The IDX data set whose folder holds `path` (data/<name>/file), for messages."""
+    return path.parent.name if path.parent.name in IDX_DATASETS else "mnist"
 
 
 def _refetch_hint(path: Path) -> str:
-    return (f"delete {str(path)!r} and call load('mnist', download=True) to fetch it again, or "
-            f"copy the right MNIST file to that path")
+    name = _idx_name(path)
+    return (f"delete {str(path)!r} and call load({name!r}, download=True) to fetch it again, or "
+            f"copy the right {IDX_TITLES[name]} file to that path")
 
 
 def _read_idx(path: Path, magic: int | None = None) -> np.ndarray:
@@ -139,9 +215,9 @@ def _read_idx(path: Path, magic: int | None = None) -> np.ndarray:
     return data.reshape(dims)
 
 
-def _read_mnist_file(path: Path) -> np.ndarray:
-    """One MNIST file, checked against what its name says it holds: n labels or n 28x28 images
-    (n = 60000 for train, 10000 for t10k), so a file saved under another's name is caught."""
+def _read_idx_file(path: Path) -> np.ndarray:
+    """One MNIST-format file, checked against what its name says it holds: n labels or n 28x28
+    images (n = 60000 for train, 10000 for t10k), so a file saved under another's name is caught."""
     split, kind = path.name.split("-")[:2]  # "train" / "t10k", "images" / "labels"
     shape = (MNIST_N[split], 28, 28) if kind == "images" else (MNIST_N[split],)
     array = _read_idx(path, magic=IDX_MAGIC[kind])
@@ -159,8 +235,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download_file(url: str, dest: Path, sha256: str, timeout: float = 30.0) -> Path:
-    """Download `url` to `dest` through a temporary file; keep it only if its SHA-256 matches."""
+def _accepted(name: str, fname: str) -> tuple:
+    """The SHA-256 digests a file of data set `name` may have (MNIST: the original or repacked)."""
+    extra = MNIST_REPACKED.get(fname) if name == "mnist" else None
+    return tuple(d for d in (_idx_source(name)[0][fname], extra) if d)
+
+
+def download_file(url: str, dest: Path, sha256, timeout: float = 30.0) -> Path:
+    """Download `url` to `dest` through a temporary file; keep it only if its SHA-256 matches
+    `sha256` (one hex digest, or a tuple of accepted ones)."""
+    accepted = (sha256,) if isinstance(sha256, str) else tuple(sha256)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     try:
@@ -168,9 +252,9 @@ def download_file(url: str, dest: Path, sha256: str, timeout: float = 30.0) -> P
             for block in iter(lambda: resp.read(1 << 20), b""):
                 out.write(block)
         got = _sha256(Path(tmp))
-        if got != sha256:
-            raise ValueError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; "
-                             "the file was discarded")
+        if got not in accepted:
+            raise ValueError(f"checksum mismatch for {url}: expected sha256 {' or '.join(accepted)}, "
+                             f"got {got}; the file was discarded")
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -178,13 +262,13 @@ def download_file(url: str, dest: Path, sha256: str, timeout: float = 30.0) -> P
     return dest
 
 
-def _fetch_mnist_file(fname: str, folder: Path, url: str) -> None:
+def _fetch_idx_file(name: str, fname: str, folder: Path, url: str) -> None:
     try:
-        download_file(url.rstrip("/") + "/" + fname, folder / fname, MNIST_FILES[fname])
+        download_file(url.rstrip("/") + "/" + fname, folder / fname, _accepted(name, fname))
     except (urllib.error.URLError, OSError) as exc:
         raise FileNotFoundError(
             f"could not download {fname} from {url} ({exc}); without a network, copy the four "
-            f"MNIST *-ubyte.gz files into {folder}") from None
+            f"{IDX_TITLES[name]} *-ubyte.gz files into {folder}") from None
 
 
 def _stamp(path: Path, sha256: str) -> dict:
@@ -205,49 +289,55 @@ def _write_stamps(path: Path, stamps: dict) -> None:
     try:
         atomic_write_json(path, stamps)
     except OSError as exc:
-        warnings.warn(f"could not write {path} ({exc}), so every load('mnist') hashes its 11 MB "
-                      f"again; make {path.parent} writable to skip that", stacklevel=5)
+        warnings.warn(f"could not write {path} ({exc}), so every load({_idx_name(path)!r}) hashes "
+                      f"its files again; make {path.parent} writable to skip that", stacklevel=5)
 
 
-def _ensure_mnist(folder: Path, download: bool, base_url: str | None) -> None:
+def _ensure_idx(name: str, folder: Path, download: bool, base_url: str | None) -> None:
     """Make the four files present and SHA-256-verified, downloading what is missing or (with
     download=True) corrupt. A file is hashed only when its name, size or mtime changed since
     the last verification recorded in the stamp file, so repeated loads stay fast."""
-    missing = [f for f in MNIST_FILES if not (folder / f).exists()]
+    files, default_url = _idx_source(name)
+    title = IDX_TITLES[name]
+    missing = [f for f in files if not (folder / f).exists()]
     if missing and not download:
-        raise FileNotFoundError(f"MNIST files {missing} are missing from {folder}; put the four "
-                                f"*-ubyte.gz files there or call load('mnist', download=True)")
-    url = base_url or os.environ.get("DISTILL_LAB_MNIST_URL", MNIST_URL)
+        raise FileNotFoundError(f"{title} files {missing} are missing from {folder}; put the four "
+                                f"*-ubyte.gz files there or call load({name!r}, download=True)")
+    url = base_url or os.environ.get(f"DISTILL_LAB_{name.upper()}_URL", default_url)
     stamps = _read_stamps(folder / MNIST_STAMP)
     verified = {}
-    for fname, sha256 in MNIST_FILES.items():
-        path = folder / fname
-        if fname in missing:
-            _fetch_mnist_file(fname, folder, url)  # download_file checks the SHA-256
-        elif stamps.get(fname) != _stamp(path, sha256):  # new or changed since verified
+    for fname in files:
+        path, accepted = folder / fname, _accepted(name, fname)
+        known = stamps.get(fname)
+        if fname not in missing and known and known.get("sha256") in accepted \
+                and known == _stamp(path, known["sha256"]):
+            verified[fname] = known  # unchanged since it was verified
+            continue
+        got = None if fname in missing else _sha256(path)
+        if got is not None and got not in accepted and not download:
+            raise ValueError(f"{path} does not match the published {title} {fname}: sha256 "
+                             f"{got}, expected {' or '.join(accepted)}; {_refetch_hint(path)}")
+        if got not in accepted:  # missing or corrupt: download_file checks the SHA-256
+            _fetch_idx_file(name, fname, folder, url)
             got = _sha256(path)
-            if got != sha256 and not download:
-                raise ValueError(f"{path} does not match the published MNIST {fname}: sha256 "
-                                 f"{got}, expected {sha256}; {_refetch_hint(path)}")
-            if got != sha256:
-                _fetch_mnist_file(fname, folder, url)  # replaces the corrupt file
-        verified[fname] = _stamp(path, sha256)
+        verified[fname] = _stamp(path, got)
     if verified != stamps:
         _write_stamps(folder / MNIST_STAMP, verified)
 
 
-def _load_mnist(folder: Path, download: bool, base_url: str | None) -> Dataset:
-    _ensure_mnist(folder, download, base_url)
+def _load_idx(name: str, folder: Path, download: bool, base_url: str | None) -> Dataset:
+    _ensure_idx(name, folder, download, base_url)
 
     def images(fname):  # (n, 28, 28) uint8 -> (n, 784) float32 in [0, 1]
-        return (_read_mnist_file(folder / fname).reshape(-1, 28 * 28) / 255.0).astype(np.float32)
+        return (_read_idx_file(folder / fname).reshape(-1, 28 * 28) / 255.0).astype(np.float32)
 
-    def labels(fname):  # (n,) int64; n matches the images', as _read_mnist_file checks both
-        return _read_mnist_file(folder / fname).astype(np.int64)
+    def labels(fname):  # (n,) int64; n matches the images', as _read_idx_file checks both
+        return _read_idx_file(folder / fname).astype(np.int64)
 
     X_tr, y_tr = images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz")
     X_te, y_te = images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz")
-    return Dataset(X_tr, y_tr, X_te, y_te, n_classes=10, image_shape=(1, 28, 28), name="mnist")
+    return Dataset(X_tr, y_tr, X_te, y_te, n_classes=10, image_shape=(1, 28, 28), name=name,
+                   class_names=IDX_CLASS_NAMES[name])
 
 
 def _stratified_indices(y: np.ndarray, n: int, rng) -> np.ndarray:

@@ -280,7 +280,7 @@ def accuracy_vs_budget(rows, *, ax=None, methods=None, reference=None, title=Non
         break
     budgets = sorted({r["budget"] for r in rows if r["method"] in names})
     ax.set_xscale("log")
-    ax.set_xticks(budgets, [f"{100 * b:g}%" if b < 1 else str(b) for b in budgets])
+    ax.set_xticks(budgets, [f"{100 * b:g}%" for b in budgets])  # a budget is a fraction
     ax.minorticks_off()
     ax.set_xlabel("budget (fraction of the training set kept, log scale)")
     ax.set_ylabel("test accuracy (%)")
@@ -311,7 +311,7 @@ def plot_pareto(rows: list, ax=None, cost: str = "train", title=None):
 
     if cost not in ("train", "end_to_end"):
         raise ValueError(f"cost={cost!r} must be 'train' or 'end_to_end'")
-    validate_rows(rows)
+    validate_rows(rows, ratios_required=True)
     ax = _axes(ax)
     key = "train_time_ratio" if cost == "train" else "end_to_end_ratio"
     x = np.array([1.0 / r[key] for r in rows])

@@ -1,5 +1,6 @@
 """The `distill-lab` command: argument parsing (against a recording stand-in for run_sequence), one
 real run on the fixture notebooks, error exits, and the benchmark delegation."""
+import json
 import os
 from pathlib import Path
 
@@ -183,12 +184,13 @@ def test_real_run_on_fixtures(tmp_path, capsys, kernel_env):
     assert "02_fail" in index and "03_noparams" in index and "01_pass" not in index
 
 
-def test_benchmark_delegates_every_argument(monkeypatch, tmp_path, capsys):
-    """`distill-lab benchmark ...` goes through the real benchmark parser (a stand-in module
-    accepted options that parser rejects); only the work, run_benchmark, is recorded."""
+def test_bench_delegates_every_argument(monkeypatch, tmp_path, capsys):
+    """`distill-lab bench headline ...` goes through the experiment's real parser (a stand-in
+    module accepted options that parser rejects); only the work, run_benchmark, is recorded, and
+    the files name the command exactly as it was typed."""
     from result_rows import make_rows  # tests/result_rows.py
 
-    from distill_lab.evaluation import benchmark
+    from distill_lab.experiments import headline
 
     seen = []
 
@@ -196,19 +198,59 @@ def test_benchmark_delegates_every_argument(monkeypatch, tmp_path, capsys):
         seen.append((name, kwargs))
         return make_rows()
 
-    monkeypatch.setattr(benchmark, "run_benchmark", fake_run_benchmark)
-    assert cli.main(["benchmark", "--datasets", "digits", "--budgets", "0.1,0.01", "--seeds", "2",
-                     "--methods", "kmeans,el2n", "--n-train", "500", "--device", "cpu",
-                     "--out", str(tmp_path)]) == 0
+    monkeypatch.setattr(headline, "run_benchmark", fake_run_benchmark)
+    argv = ["bench", "headline", "--datasets", "digits", "--budgets", "0.1", "0.01", "--seeds",
+            "0", "1", "--methods", "kmeans,el2n", "--n-train", "500", "--device", "cpu",
+            "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
     assert [name for name, _ in seen] == ["digits"]
     kwargs = seen[0][1]
     assert (kwargs["budgets"], kwargs["seeds"], kwargs["include"], kwargs["n_train"],
             kwargs["device"]) == ((0.1, 0.01), (0, 1), ["kmeans", "el2n"], 500, "cpu")
-    assert (tmp_path / "digits.json").exists() and "### digits" in capsys.readouterr().out
+    assert json.loads((tmp_path / "digits.json").read_text()) == make_rows()
+    assert f"Measured with `distill-lab {' '.join(argv[:-1])} {tmp_path}` on" in \
+        (tmp_path / "digits.md").read_text()
+    assert "### digits" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:   # the real parser rejects unknown options
-        cli.main(["benchmark", "--dataset", "digits", "--only", "1"])
+        cli.main(["bench", "headline", "--dataset", "digits", "--only", "1"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err and len(seen) == 1
+
+
+def test_benchmark_is_bench_headline_and_records_what_was_typed(monkeypatch, tmp_path):
+    from result_rows import make_rows
+
+    from distill_lab.experiments import headline
+
+    seen = []
+    monkeypatch.setattr(headline, "run_benchmark",
+                        lambda name, **kw: seen.append(name) or make_rows())
+    monkeypatch.chdir(tmp_path)     # --out is relative to the current directory
+    assert cli.main(["benchmark", "--quick"]) == 0
+    assert seen == ["digits"]
+    note = (tmp_path / "benchmarks" / "results" / "digits.md").read_text()
+    assert "Measured with `distill-lab benchmark --quick` on" in note
+    assert cli.main(["bench", "headline", "--smoke", "--out", "smoke"]) == 0
+    assert (tmp_path / "smoke" / "digits_smoke.json").is_file()   # never over a result
+    assert "`distill-lab bench headline --smoke --out smoke`" in \
+        (tmp_path / "smoke" / "digits_smoke.md").read_text()
+
+
+def test_bench_help_lists_every_experiment(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("headline", "paper", "generative", "selection-time", "sequence-time",
+                 "sweep-speedup"):
+        assert name in out
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "paper", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--seeds", "--device", "--threads", "--out", "--smoke", "--ipcs"):
+        assert option in out
+    assert cli.main(["bench", "generative", "--methods", "vae", "--out", "x"]) == 2
+    assert "'vae'" in capsys.readouterr().err   # a ValueError, said as an error
 
 
 def test_help_lists_the_subcommands(capsys):
@@ -216,4 +258,134 @@ def test_help_lists_the_subcommands(capsys):
         cli.main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert "run" in out and "refresh-notebooks" in out and "benchmark" in out
+    assert "run" in out and "refresh-notebooks" in out and "bench" in out and "benchmark" in out
+
+
+# ---------------------------------------------------------------- a user's data set as `dataset`
+def _bad_data(tmp_path, case):
+    """A bad data set of the given kind in tmp_path: (its path, what the error must say)."""
+    import numpy as np
+    from user_files import image_folder, table, write_csv, write_png  # tests/user_files.py
+
+    if case == "missing file":
+        return tmp_path / "gone.csv", "gone.csv does not exist"
+    if case == "unknown extension":
+        (tmp_path / "t.xlsx").write_bytes(b"PK")
+        return tmp_path / "t.xlsx", "has the extension '.xlsx'"
+    if case == "no label column":
+        return table(tmp_path / "t.csv", label="kind"), "neither a 'label' nor a 'target' column"
+    if case == "non-numeric":
+        rows = [[1, "red", 0], [2, "blue", 1], [3, "red", 0], [4, "red", 1]]
+        return (write_csv(tmp_path / "t.csv", ["x", "colour", "label"], rows),
+                "feature column(s) 'colour' (row 1: 'red') are not numeric")
+    if case == "nan":
+        rows = [[1, 0], [2, 1], ["nan", 0], [4, 1], ["", 1]]
+        return (write_csv(tmp_path / "t.csv", ["x", "label"], rows),
+                "holds 2 NaN, inf or empty value(s); the first is at row 3, column 'x'")
+    if case == "small class":
+        return table(tmp_path / "t.csv", n_per_class=(4, 1)), "class(es) 'b' (1) have fewer than 2"
+    if case == "one class":
+        return table(tmp_path / "t.csv", n_per_class=(4,)), "has one class only ('a')"
+    root = image_folder(tmp_path / "imgs")
+    if case == "sizes":
+        write_png(root / "dog" / "9.png", size=(3, 3))
+        return root, f"images differ in size: {root / 'cat' / '0.png'} is 5x4 but"
+    if case == "non-image":
+        (root / "cat" / "labels.csv").write_text("x")
+        return root, "are not PNG or JPEG images (labels.csv)"
+    if case == "empty folder":
+        (tmp_path / "empty").mkdir()
+        return tmp_path / "empty", "holds no class sub-folders"
+    if case == "corrupt png":
+        (root / "dog" / "2.png").write_bytes((root / "dog" / "2.png").read_bytes()[:40])
+        return root, f"{root / 'dog' / '2.png'} is not a readable image"
+    assert case == "too large"
+    np.savez(tmp_path / "big.npz", X=np.zeros((10, 4, 4), np.uint8), y=np.arange(10) % 2)
+    return tmp_path / "big.npz", "would need about"
+
+
+BAD_DATA = ["missing file", "unknown extension", "no label column", "non-numeric", "nan",
+            "small class", "one class", "sizes", "non-image", "empty folder", "corrupt png",
+            "too large"]
+
+
+@pytest.mark.parametrize("case", BAD_DATA)
+def test_bad_data_exits_2_before_any_kernel_and_writes_nothing(case, tmp_path, capsys, no_kernel,
+                                                               monkeypatch):
+    from distill_lab import user_data
+
+    if case == "too large":  # 160 pixels need more than half of 1 kB
+        monkeypatch.setattr(user_data, "_available_memory", lambda: 1000)
+    path, message = _bad_data(tmp_path, case)
+    out = tmp_path / "r"
+    assert cli.main(["run", "-p", "dataset", str(path), "--notebooks", str(FIXTURES),
+                     "--only", "01", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"distill-lab: error: parameter dataset={str(path)!r} cannot "
+                                   "be used: "), captured.err
+    assert message in captured.err and "Traceback" not in captured.err and captured.out == ""
+    assert not out.exists()  # not even the report folder or its lock
+
+
+def test_bad_data_stops_run_on_dask_and_sweep_before_the_cluster(tmp_path, capsys, monkeypatch,
+                                                                  no_kernel):
+    from distill_lab import dask_cluster
+
+    monkeypatch.setattr(dask_cluster, "connect", lambda *a, **k: pytest.fail("Dask started"))
+    path, message = _bad_data(tmp_path, "one class")
+    out = tmp_path / "r"
+    assert cli.main(["run", "--workers", "1", "-p", "dataset", str(path), "--notebooks",
+                     str(FIXTURES), "--only", "01", "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"notebooks: ['01']\ngrid: {{dataset: [digits, '{path}']}}\n")
+    assert cli.main(["sweep", str(spec), "--notebooks", str(FIXTURES), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("distill-lab: error: sweep cell 01_pass__dataset=") and message in err
+    assert not out.exists()
+
+
+def test_a_data_path_is_checked_once_and_injected_absolute(tmp_path, monkeypatch):
+    from user_files import table
+
+    from distill_lab import user_data
+    from distill_lab.reporting.runner import plan_sequence
+    from distill_lab.reporting.sweep import plan_sweep
+
+    table(tmp_path / "t.csv")
+    monkeypatch.chdir(tmp_path)  # notebooks run in the report folder: "t.csv" must not reach them
+    loads, real = [], user_data.load_path
+    monkeypatch.setattr(user_data, "load_path", lambda *a, **k: loads.append(a) or real(*a, **k))
+    [(_, injected, _)] = plan_sequence(FIXTURES, {"dataset": "t.csv"}, ["01"])
+    assert injected["dataset"] == str(tmp_path / "t.csv") and len(loads) == 1
+    cells = plan_sweep({"notebooks": ["01"], "grid": {"seed": [0, 1, 2], "dataset": ["t.csv"]}},
+                       FIXTURES)
+    assert {c.injected["dataset"] for c in cells} == {str(tmp_path / "t.csv")} and len(loads) == 2
+
+
+def test_run_on_a_csv_end_to_end(tmp_path, capsys, kernel_env, monkeypatch):
+    """A notebook that loads `dataset` gets the user's table from the report folder's kernel."""
+    import json
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    from user_files import table
+
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    nb = new_notebook(cells=[
+        new_code_cell('dataset = "digits"\nresults_path = "results/01_data.json"',
+                      metadata={"tags": ["parameters"]}),
+        new_code_cell("from distill_lab.data import load\nfrom distill_lab.reporting import "
+                      "write_results\nds = load(dataset)\nwrite_results(results_path, "
+                      "{'classes': list(ds.class_names), 'n_test': len(ds.y_test)})"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, notebooks / "01_data.ipynb")
+    table(tmp_path / "t.csv", n_per_class=(5, 5, 10))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "-p", "dataset", "t.csv", "--notebooks", str(notebooks),
+                     "--out", "r"]) == 0, capsys.readouterr().err
+    results = json.loads((tmp_path / "r" / "results" / "01_data.json").read_text())
+    assert results == {"classes": ["a", "b", "c"], "n_test": 4}  # 20% held out, stratified

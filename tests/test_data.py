@@ -29,7 +29,8 @@ def test_digits_split_is_fixed_and_stratified():
 
 
 def test_unknown_dataset_lists_valid_names():
-    with pytest.raises(ValueError, match=r"name='cifar'.*digits.*mnist"):
+    with pytest.raises(ValueError, match=r"name='cifar'.*digits.*mnist.*fashion_mnist.*kmnist.*"
+                                         r"or give a path"):
         data.load("cifar")
 
 
@@ -102,6 +103,32 @@ def test_mnist_download_verifies_checksums_and_parses(tmp_path, mnist_fixture, l
     # second load reads the cache: no server needed
     again = data.load("mnist", data_dir=tmp_path / "cache", base_url="http://127.0.0.1:9/")
     np.testing.assert_array_equal(again.X_test, ds.X_test)
+
+
+@pytest.mark.parametrize("name, table, title", [("fashion_mnist", "FASHION_MNIST_FILES",
+                                                   "Fashion-MNIST"),
+                                                  ("kmnist", "KMNIST_FILES", "KMNIST")])
+def test_fashion_mnist_and_kmnist_take_the_mnist_path(tmp_path, mnist_fixture, loopback_server,
+                                                      monkeypatch, name, table, title):
+    _, sums, arrays = mnist_fixture
+    monkeypatch.setattr(data, table, sums)
+    monkeypatch.setattr(data, "MNIST_FILES", {})  # MNIST's table plays no part
+    ds = data.load(name, data_dir=tmp_path / "cache", base_url=loopback_server)
+    assert ds.name == name and ds.X_train.shape == (20, 784) and len(ds.class_names) == 10
+    np.testing.assert_array_equal(ds.y_test, arrays["t10k-labels-idx1-ubyte.gz"])
+    folder = tmp_path / "cache" / name
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*sums, data.MNIST_STAMP])
+    bad = dict(sums, **{"t10k-images-idx3-ubyte.gz": "0" * 64})
+    monkeypatch.setattr(data, table, bad)
+    where = re.escape(str(folder / "t10k-images-idx3-ubyte.gz"))
+    with pytest.raises(ValueError, match=rf"{where} does not match the published {title} .*"
+                                         rf"load\('{name}', download=True\)"):
+        data.load(name, data_dir=tmp_path / "cache", download=False)
+    with pytest.raises(FileNotFoundError, match=rf"copy the four {title} \*-ubyte.gz files"):
+        data.load(name, data_dir=tmp_path / "offline", base_url="http://127.0.0.1:9/")
+    monkeypatch.setenv(f"DISTILL_LAB_{name.upper()}_URL", loopback_server)  # the mirror variable
+    monkeypatch.setattr(data, table, sums)
+    assert data.load(name, data_dir=tmp_path / "env").name == name
 
 
 def test_mnist_checksum_mismatch_leaves_nothing(tmp_path, mnist_fixture, loopback_server,
@@ -217,7 +244,8 @@ def test_checksum_mismatch_on_disk_is_an_error_offline(tmp_path, mnist_fixture, 
     where = re.escape(str(bad))
     with pytest.raises(ValueError, match=rf"{where} does not match the published MNIST .*sha256 "
                                          rf"{hashlib.sha256(files[bad.name]).hexdigest()}, "
-                                         rf"expected {data.MNIST_FILES[bad.name]}.*delete"):
+                                         rf"expected {data.MNIST_FILES[bad.name]} or "
+                                         rf"{data.MNIST_REPACKED[bad.name]}.*delete"):
         data.load("mnist", data_dir=tmp_path, download=False)
     assert bad.read_bytes() == files[bad.name]  # offline, nothing is touched
 

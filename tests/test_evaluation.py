@@ -96,5 +96,6 @@ def test_selected_and_synthetic_sets_share_one_seed_loop(digits):
         return ds.X_train[idx], ds.y_train[idx], None
 
     twin = evaluate_synthetic(ds, "random-twin", picks, protocol, full, budget=30)
+    assert row["budget"] == twin["budget"] == 30 / 300   # a count becomes a fraction in the row
     assert twin["accuracy_mean"] == row["accuracy_mean"]
     assert twin["accuracy_std"] == row["accuracy_std"]

@@ -119,3 +119,10 @@ def test_jupyterlab_renders_the_explorer_widgets(kernel_env, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_explore_names_a_bad_data_set_before_any_server(capsys):
+    from distill_lab.cli import main
+
+    assert main(["explore", "--dataset", "no-such-set"]) == 2
+    assert "dataset='no-such-set'" in capsys.readouterr().err

@@ -196,25 +196,12 @@ def test_bill_distillation_time_by_hand():
     assert slower["break_even"] is None
 
 
-def _generative_benchmark(monkeypatch):
-    """benchmarks/generative.py as a module (registered for the test only: its dataclasses)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "generative.py"
-    spec = importlib.util.spec_from_file_location("benchmark_generative", path)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_generative_benchmark_bills_through_the_library(monkeypatch):
-    """benchmarks/generative.py used to re-implement the billing of synthetic_row."""
+    """The generative benchmark used to re-implement the billing of synthetic_row."""
     from types import SimpleNamespace
 
-    bench = _generative_benchmark(monkeypatch)
+    from distill_lab.experiments import generative as bench
+
     seen = []
     real = bench.bill_distillation_time
     monkeypatch.setattr(bench, "bill_distillation_time",
@@ -229,18 +216,32 @@ def test_generative_benchmark_bills_through_the_library(monkeypatch):
 def test_generative_benchmark_writes_its_json_atomically(tmp_path, monkeypatch):
     import json
 
-    bench = _generative_benchmark(monkeypatch)
-    rows, meta = [{"method": "random", "accuracy_mean": 90.0}], {"dataset": "digits"}
-    monkeypatch.setattr(bench, "run", lambda *args, **kwargs: (rows, dict(meta)))
-    written = []
-    real = bench.atomic_write_json
-    monkeypatch.setattr(bench, "atomic_write_json",
-                        lambda path, obj: written.append(path.name) or real(path, obj))
-    out = tmp_path / "generative_digits.json"
-    bench.main(["--smoke", "--out", str(out)])
-    assert written == ["generative_digits.json", "generative_digits.meta.json"]
-    assert json.loads(out.read_text()) == rows
-    assert json.loads((tmp_path / "generative_digits.meta.json").read_text())["dataset"] == "digits"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["generative_digits.json",
-                                                          "generative_digits.meta.json"]
+    from result_rows import make_rows
+
+    from distill_lab.experiments import bench, generative
+
+    rows = [dict(r, ipc=10) for r in make_rows()[1:]]
+    seen = []
+
+    def fake_run(dataset, **kwargs):
+        seen.append((dataset, kwargs))
+        return rows, {"dataset": dataset}
+
+    monkeypatch.setattr(generative, "run_generative", fake_run)
+    assert bench.main(["generative", "--smoke", "--methods", "random,dm", "--ipcs", "2",
+                       "--out", str(tmp_path)]) == 0
+    assert seen[0][0] == "digits" and seen[0][1]["size"] == "smoke"
+    assert seen[0][1]["methods"] == ("random", "dm") and seen[0][1]["ipcs"] == (2,)
+    assert json.loads((tmp_path / "generative_digits_smoke.json").read_text()) == rows
+    meta = json.loads((tmp_path / "generative_digits_smoke.meta.json").read_text())
+    assert meta["dataset"] == "digits"
+    assert meta["command"].startswith("distill-lab bench generative")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generative_digits_smoke.json",
+                                                          "generative_digits_smoke.meta.json"]
+    monkeypatch.setattr(generative, "run_generative",
+                        lambda dataset, **kw: ([dict(rows[0], budget=10)], {}))
+    with pytest.raises(ValueError, match="budget=10"):   # a count as budget is never written
+        bench.main(["generative", "--out", str(tmp_path / "counts")])
+    assert not (tmp_path / "counts").exists()
+
 

@@ -1,13 +1,18 @@
 """The paper table: its rows on a toy image set (wiring and schema), the table beside the
-published figures, and the per-row notes."""
+published figures, the per-row notes, and the committed rows."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from distill_lab import data
-from distill_lab.evaluation import ROW_FIELDS
-from distill_lab.evaluation.paper import (PUBLISHED_MNIST, SMOKE_CONFIG, PaperConfig,
-                                          format_paper_table, gain_over_random, paper_notes,
-                                          paper_rows)
+from distill_lab.evaluation import ROW_FIELDS, validate_rows
+from distill_lab.experiments.paper import (PUBLISHED_MNIST, SMOKE_CONFIG, PaperConfig,
+                                           format_paper_table, gain_over_random, paper_notes,
+                                           paper_rows)
+
+COMMITTED = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "paper_mnist.json"
 
 
 def _toy_mnist():
@@ -24,11 +29,24 @@ def test_paper_rows_on_a_toy_image_set():
     for r in rows:
         assert set(ROW_FIELDS) <= set(r) and r["protocol"] == "paper" and r["model"] == "convnet3"
         assert r["n_selected"] == 3 * r["ipc"] and r["seeds"] == len(SMOKE_CONFIG.seeds)
+        assert r["budget"] == r["n_selected"] / 60       # a fraction of the 60 training images
         assert r["train_time_ratio"] is None and r["end_to_end_ratio"] is None
         assert r["width"] == SMOKE_CONFIG.width and "flip" not in r["dsa_strategy"]
         assert r["published"] == PUBLISHED_MNIST.get(r["method"], {}).get(r["ipc"])
     dm = [r for r in rows if r["method"] == "dm"]
     assert all(r["synthesis_seconds"] > 0 and r["dm_iterations"] == 2 for r in dm)
+    assert validate_rows(rows) is rows   # one schema: the time ratios alone may be None
+
+
+@pytest.mark.skipif(not COMMITTED.is_file(), reason="no committed paper table in this checkout")
+def test_committed_rows_store_budget_as_a_fraction():
+    rows = validate_rows(json.loads(COMMITTED.read_text()))
+    assert {(r["ipc"], r["n_selected"]) for r in rows} == {(1, 10), (10, 100), (50, 500)}
+    assert all(r["budget"] == r["n_selected"] / 60000 for r in rows)
+    table = format_paper_table(rows)   # read by ipc, as notebooks 09 and 11 read it
+    assert table.splitlines()[0] == ("| method | 1/class ours | 1/class paper | 10/class ours | "
+                                     "10/class paper | 50/class ours | 50/class paper |")
+    assert set(gain_over_random(rows)) == {1, 10, 50}
 
 
 def _row(method, ipc, acc, published, **extra):

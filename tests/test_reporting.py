@@ -397,6 +397,7 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_rows_add_up(tmp_path, ca
 @pytest.mark.parametrize("values", [
     {"dataset": "digits", "budget": 10, "seed": 0, "device": "auto", "quick": False},
     {"dataset": "mnist", "budget": 1.0, "seed": 2**32 - 1, "device": "cpu", "quick": True},
+    {"dataset": "fashion_mnist"}, {"dataset": "kmnist"},
     {"budget": 0.05, "device": "cpu", "n_per_class": "anything: the notebook checks it"},
 ])
 def test_the_schema_accepts_what_the_notebooks_take(values):
@@ -405,7 +406,9 @@ def test_the_schema_accepts_what_the_notebooks_take(values):
 
 @pytest.mark.parametrize("values, message", [
     ({"dataset": "cifar"}, r"dataset='cifar' is not allowed: dataset must be one of \['digits', "
-                           r"'mnist'\]"),
+                           r"'mnist', 'fashion_mnist', 'kmnist'\], or a path to a \.npz, \.csv, "
+                           r"\.parquet file or to a folder"),
+    ({"dataset": 3}, r"dataset=3 is not allowed"),
     ({"budget": -1}, r"budget=-1 is not allowed: budget must be an int >= 1 .* or a float in "
                      r"\(0, 1\]"),
     ({"budget": 0}, "budget=0 is not allowed"),

@@ -27,6 +27,34 @@ def test_load_rows_roundtrip_and_validation(tmp_path):
     assert set(ROW_FIELDS) == set(make_rows()[0])
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("budget", 10, r"budget=10: .*fraction of the training set kept, in \(0, 1\]"),
+    ("budget", 0.0, "budget=0.0"),
+    ("budget", 1.5, "budget=1.5"),
+    ("n_selected", 0, "n_selected=0: an int >= 1"),
+    ("n_selected", 12.5, "n_selected=12.5"),
+    ("n_selected", True, "n_selected"),
+    ("ipc", 2.5, "ipc=2.5: images per class"),
+    ("train_time_ratio", float("nan"), "train_time_ratio"),
+])
+def test_rows_hold_one_meaning_of_budget(field, value, message):
+    rows = make_rows()
+    rows[1][field] = value
+    with pytest.raises(ValueError, match=message):
+        results.validate_rows(rows)
+
+
+def test_unmeasured_time_ratios_and_ipc():
+    rows = [dict(r, ipc=10) for r in make_rows()]
+    rows[2].update(train_time_ratio=None, end_to_end_ratio=None)  # protocol `paper`: not measured
+    assert results.validate_rows(rows) is rows
+    assert "| kmeans | 10% | 100 | 95.50 ± 0.50 | +1.50 | — | 0.10 | — |" in results.format_table(rows)
+    with pytest.raises(ValueError, match="train_time_ratio"):
+        results.validate_rows(rows, ratios_required=True)
+    with pytest.raises(ValueError, match="train_time_ratio"):
+        results.claim_checks(rows)
+
+
 def test_format_table_orders_and_formats():
     lines = results.format_table(make_rows()).splitlines()
     assert len(lines) == 2 + 6

@@ -1,6 +1,6 @@
 """Evaluation: the protocol of docs/design.md §2 that trains and scores any training set (`protocol`),
-the result rows and what they say about the claim (`results`), and the headline benchmark built on
-both (`benchmark`, run by `distill-lab benchmark`; not imported here).
+the result rows and what they say about the claim (`results`), and the decision guide read from
+rows (`guide`). The experiments that run every method are `distill_lab.experiments`.
 """
 from distill_lab.evaluation.protocol import (PROTOCOLS, RANDOM_BASELINE, ROW_FIELDS,
                                              FullBaseline, Protocol,

@@ -12,6 +12,7 @@ in the papers), its input standardized with the training set's per-channel mean 
 """
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -25,8 +26,8 @@ from distill_lab.selectors.registry import make_selector
 from distill_lab.training import TrainConfig, accuracy, steps_per_epoch, train
 
 __all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBaseline",
-           "run_full", "train_and_score", "distilled_steps", "result_row", "evaluate_selector",
-           "evaluate_synthetic", "evaluate", "ROW_FIELDS"]
+           "run_full", "train_and_score", "distilled_steps", "budget_fraction", "result_row",
+           "evaluate_selector", "evaluate_synthetic", "evaluate", "ROW_FIELDS"]
 
 ROW_FIELDS = ("dataset", "model", "protocol", "method", "budget", "n_selected", "seeds",
               "accuracy_mean", "accuracy_std", "full_accuracy", "drop", "train_time_ratio",
@@ -152,16 +153,26 @@ def distilled_steps(protocol: Protocol, full_steps: int, n_selected: int,
     return max(1, round(epochs * steps_per_epoch(n_selected, protocol.config.batch_size)))
 
 
+def budget_fraction(budget, n_train: int) -> float:
+    """A row's `budget`, always the fraction of the training set, from a selector's budget: an
+    int count (30 of 1,347 -> 0.0223) or a float fraction, kept as it is."""
+    if isinstance(budget, numbers.Integral) and not isinstance(budget, bool):
+        return int(budget) / n_train
+    return float(budget)
+
+
 def result_row(dataset, protocol, full, method, budget, n_selected, accs, train_secs, sel_secs):
     """One row of docs/design.md's schema from per-seed accuracies (fractions) and times (seconds):
-    accuracy in %, drop = A_full - A_S in points, median time ratios."""
+    accuracy in %, drop = A_full - A_S in points, median time ratios; `budget` (a selector's: a
+    count or a fraction) is stored as a fraction of the training set, its count in n_selected."""
     t_full = full.median_seconds
     t_s = float(np.median(train_secs))
     t_sel = float(np.median(sel_secs))
     mean = float(np.mean(accs))
     return {
         "dataset": dataset.name, "model": protocol.model, "protocol": protocol.protocol,
-        "method": method, "budget": budget, "n_selected": int(n_selected),
+        "method": method, "budget": budget_fraction(budget, len(dataset.y_train)),
+        "n_selected": int(n_selected),
         "seeds": len(accs), "accuracy_mean": 100 * mean,
         "accuracy_std": 100 * float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
         "full_accuracy": 100 * full.accuracy, "drop": 100 * (full.accuracy - mean),

@@ -4,7 +4,9 @@ points lost, about 8x faster training), and the Pareto front of accuracy against
 these rows are in `distill_lab.plots`.
 
 A row is one dict per (method, budget) with the fields of `protocol.ROW_FIELDS`; accuracies and
-drops are in percentage points, ratios are t_full / t.
+drops are in percentage points, ratios are t_full / t. `budget` is always the fraction of the
+training set kept, in (0, 1]; `n_selected` its count; rows of sets counted per class add `ipc`
+(images per class). The time ratios are None where a protocol makes them meaningless (`paper`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ __all__ = ["Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best
 
 _NUMERIC = ("budget", "n_selected", "seeds", "accuracy_mean", "accuracy_std", "full_accuracy",
             "drop", "train_time_ratio", "selection_seconds", "end_to_end_ratio")
+_RATIOS = ("train_time_ratio", "end_to_end_ratio")  # None: not measured (protocol `paper`)
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,11 @@ CLAIM = Claim()
 
 
 # ----------------------------------------------------------------------------- rows
-def validate_rows(rows, fields=ROW_FIELDS) -> list:
+def validate_rows(rows, fields=ROW_FIELDS, *, ratios_required: bool = False) -> list:
     """Check that `rows` is a list of dicts with every field of `fields` (all of ROW_FIELDS by
-    default; a plot passes the few it reads); numeric fields among them are finite numbers."""
+    default; a plot passes the few it reads); numeric fields among them are finite numbers (the
+    time ratios may be None, unless `ratios_required`), `budget` a fraction in (0, 1],
+    `n_selected` an int >= 1, and `ipc`, where a row has it, an int >= 1."""
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"rows must be a non-empty list of result dicts, got {type(rows).__name__}"
                          f"{' (empty)' if isinstance(rows, list) else ''}")
@@ -54,12 +59,35 @@ def validate_rows(rows, fields=ROW_FIELDS) -> list:
         if missing:
             raise ValueError(f"rows[{i}] (method={row.get('method')!r}) lacks fields {missing}; "
                              f"a row needs {list(fields)}")
-        bad = [f for f in _NUMERIC if f in fields and (isinstance(row[f], bool) or
-               not isinstance(row[f], numbers.Real) or not math.isfinite(row[f]))]
+        bad = [f for f in _NUMERIC if f in fields and not _finite(row[f])
+               and not (f in _RATIOS and row[f] is None and not ratios_required)]
         if bad:
             raise ValueError(f"rows[{i}] (method={row['method']!r}) has non-numeric or non-finite "
                              f"{ {f: row[f] for f in bad} }; these fields must be finite numbers")
+        _check_counts(i, row, fields)
     return rows
+
+
+def _finite(value) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _check_counts(i, row, fields) -> None:
+    """One meaning of budget: a fraction; the counts are n_selected and ipc."""
+    where = f"rows[{i}] (method={row['method']!r})"
+    if "budget" in fields and not 0 < row["budget"] <= 1:
+        raise ValueError(f"{where} has budget={row['budget']!r}: a row's budget is the fraction "
+                         "of the training set kept, in (0, 1]; its count goes in n_selected "
+                         "(and images per class in ipc)")
+    if "n_selected" in fields and not _is_count(row["n_selected"]):
+        raise ValueError(f"{where} has n_selected={row['n_selected']!r}: an int >= 1 is needed")
+    if "ipc" in row and not _is_count(row["ipc"]):
+        raise ValueError(f"{where} has ipc={row['ipc']!r}: images per class, an int >= 1")
 
 
 def load_rows(path) -> list:
@@ -95,9 +123,13 @@ def format_table(rows: list) -> str:
         budget = "100%" if r["method"] == "full" else f"{100 * r['budget']:g}%"
         lines.append(
             f"| {r['method']} | {budget} | {r['n_selected']} | {r['accuracy_mean']:.2f} ± "
-            f"{r['accuracy_std']:.2f} | {r['drop']:+.2f} | {r['train_time_ratio']:.1f} | "
-            f"{r['selection_seconds']:.2f} | {r['end_to_end_ratio']:.1f} |")
+            f"{r['accuracy_std']:.2f} | {r['drop']:+.2f} | {_ratio(r['train_time_ratio'])} | "
+            f"{r['selection_seconds']:.2f} | {_ratio(r['end_to_end_ratio'])} |")
     return "\n".join(lines)
+
+
+def _ratio(value) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 def best_rows(rows: list, budget) -> list:
@@ -129,7 +161,7 @@ def compare_to_random(rows: list, budget) -> dict:
 def claim_checks(rows: list, claim: Claim = CLAIM) -> dict:
     """The numbers behind the verdict at `claim.budget`: the best method's drop, training-time and
     end-to-end ratios, each with whether the claim's (loosened) target is met."""
-    validate_rows(rows)
+    validate_rows(rows, ratios_required=True)
     cmp = compare_to_random(rows, claim.budget)
     best = cmp["best"]
     speed_target = claim.speedup * (1 - claim.speedup_slack)

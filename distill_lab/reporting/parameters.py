@@ -1,12 +1,14 @@
 """The parameters the notebooks share (`dataset`, `budget`, `seed`, `device`, `quick`): one schema,
 checked once in the runner's own process before any kernel starts, so that a bad value fails in
-a second instead of once per notebook; and the rule for names no selected notebook declares."""
+a second instead of once per notebook; and the rule for names no selected notebook declares.
+A `dataset` that is a path is read and checked whole here too (`distill_lab.data.check_dataset`),
+so bad data stops a run before its report folder exists."""
 from __future__ import annotations
 
 import numbers
 import warnings
 
-__all__ = ["DEVICES", "check_parameters", "check_declared", "available_devices"]
+__all__ = ["DEVICES", "check_parameters", "check_dataset", "check_declared", "available_devices"]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -17,8 +19,12 @@ def _is_int(value) -> bool:
 
 def _dataset(value) -> str | None:
     from distill_lab.data import DATASETS  # lazy: data.py imports scikit-learn
+    from distill_lab.user_data import FILE_SUFFIXES, looks_like_path
 
-    return None if value in DATASETS else f"one of {list(DATASETS)}"
+    if (isinstance(value, str) and value in DATASETS) or looks_like_path(value):
+        return None
+    return (f"one of {list(DATASETS)}, or a path to a {', '.join(FILE_SUFFIXES)} file or to a "
+            "folder with one sub-folder of images per class")
 
 
 def _budget(value) -> str | None:
@@ -59,10 +65,15 @@ def available_devices() -> list[str]:
     return found
 
 
-def check_parameters(parameters: dict, *, where: str = "", check_devices: bool = True) -> None:
+def check_parameters(parameters: dict, *, where: str = "", check_devices: bool = True,
+                     check_data: bool = True) -> dict:
     """Raise a ValueError naming the first shared parameter whose value the schema refuses, and,
     with check_devices, a `device` ('cuda', 'mps') this machine does not have. Other names pass:
-    only the notebooks declaring them know what they take. `where` prefixes the message."""
+    only the notebooks declaring them know what they take. `where` prefixes the message.
+
+    With check_data, a `dataset` path is read and checked (`check_dataset`). Returns the
+    parameters to inject: a copy, with a `dataset` path made absolute (notebooks run in the
+    report folder, where a relative path would point elsewhere)."""
     for name, allowed in _SCHEMA.items():
         if name in parameters and (rule := allowed(parameters[name])) is not None:
             raise ValueError(f"{where}parameter {name}={parameters[name]!r} is not allowed: "
@@ -74,6 +85,23 @@ def check_parameters(parameters: dict, *, where: str = "", check_devices: bool =
             raise ValueError(f"{where}parameter device={device!r} asks for a device this machine "
                              f"does not have (devices found: {', '.join(found)}); use "
                              "device='auto' (the best one found) or 'cpu'")
+    checked = dict(parameters)
+    if check_data and "dataset" in parameters:  # last: it may read a whole file
+        checked["dataset"] = check_dataset(parameters, where=where)
+    return checked
+
+
+def check_dataset(parameters: dict, *, where: str = "") -> str:
+    """Read and check the `dataset` of `parameters` (with its `label_column` and `image_shape`,
+    when given) before any kernel starts; return the value to inject (a path made absolute)."""
+    from distill_lab.data import check_dataset as check  # lazy: data.py imports scikit-learn
+
+    value = parameters["dataset"]
+    try:
+        return check(value, label_column=parameters.get("label_column"),
+                     image_shape=parameters.get("image_shape"))
+    except ValueError as exc:
+        raise ValueError(f"{where}parameter dataset={value!r} cannot be used: {exc}") from None
 
 
 def check_declared(names, declared: dict, *, allow_extra: bool = False) -> None:

@@ -197,7 +197,8 @@ def plan_sequence(notebooks_dir, parameters: dict, only=None, *, defaults=None,
 
     `parameters` override `defaults`; both are checked against the shared schema (with
     check_devices, a 'cuda' or 'mps' device must be present), and a name in `parameters` that
-    no selected notebook declares is an error unless allow_extra.
+    no selected notebook declares is an error unless allow_extra. A `dataset` path is read and
+    checked last, and injected as an absolute path (notebooks run in out_dir).
     """
     given = {**(defaults or {}), **parameters}
     if "results_path" in given:
@@ -207,11 +208,12 @@ def plan_sequence(notebooks_dir, parameters: dict, only=None, *, defaults=None,
         json_safe(given)
     except TypeError as exc:
         raise TypeError(f"parameters must hold literals papermill can inject: {exc}") from None
-    check_parameters(given, check_devices=check_devices)
+    check_parameters(given, check_devices=check_devices, check_data=False)
     notebooks = find_notebooks(notebooks_dir, only)
     declared = {nb: declared_parameters(nb) for nb in notebooks}
     check_declared(parameters, {nb.stem: names for nb, names in declared.items()},
                    allow_extra=allow_extra)
+    given = check_parameters(given, check_devices=False)  # the data, once the cheap checks pass
     plan = []
     for source in notebooks:
         injected = injected_parameters(source, given, declared[source])

@@ -26,7 +26,7 @@ from distill_lab.reporting.figures import json_safe
 from distill_lab.reporting.notebooks import (QUICK_PARAMETERS, declared_parameters, describe_error,
                                              find_notebooks, injected_parameters, source_hash)
 from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
-from distill_lab.reporting.parameters import check_parameters
+from distill_lab.reporting.parameters import check_dataset, check_parameters
 from distill_lab.reporting.runner import (NotebookRun, cached_run, interrupted, is_done,
                                           load_manifest, plan_sequence, run_one, started,
                                           thumbnail_path, write_report)
@@ -38,6 +38,7 @@ __all__ = ["Cell", "MAX_CELLS", "load_spec", "plan_sweep", "package_hash", "exec
 MAX_CELLS = 1000  # a larger grid needs yes=True (`--yes`): it is more likely a typo than a plan
 _SPEC_KEYS = ("notebooks", "grid", "fixed")
 _OUTPUTS = (".ipynb", ".html")
+_DATA_OPTIONS = ("dataset", "label_column", "image_shape")  # what check_dataset reads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +124,7 @@ def plan_sweep(spec: dict, notebooks_dir, *, yes=False, max_cells=MAX_CELLS,
         raise ValueError(f"the sweep has {n_cells} cells, more than {max_cells}; shrink the grid "
                          "or pass --yes (yes=True) to run them all")
     code = package_hash()
-    cells = []
+    cells, datasets = [], {}  # each data set is read and checked once, not once per cell
     for source in notebooks:
         declared = declared_parameters(source)
         missing = [name for name in [*grid, *fixed] if name not in declared]
@@ -136,7 +137,13 @@ def plan_sweep(spec: dict, notebooks_dir, *, yes=False, max_cells=MAX_CELLS,
             name = source.stem + "".join(f"__{k}={_slug(v)}" for k, v in axes.items())
             injected = injected_parameters(Path(f"{name}.ipynb"), {**defaults, **fixed, **axes},
                                            declared)
-            check_parameters(injected, where=f"sweep cell {name}: ", check_devices=check_devices)
+            check_parameters(injected, where=f"sweep cell {name}: ", check_devices=check_devices,
+                             check_data=False)
+            if "dataset" in injected:
+                options = json.dumps(json_safe({k: injected.get(k) for k in _DATA_OPTIONS}))
+                if options not in datasets:
+                    datasets[options] = check_dataset(injected, where=f"sweep cell {name}: ")
+                injected["dataset"] = datasets[options]
             key = hashlib.sha256(f"{source_hash(nb, injected)} {code}".encode()).hexdigest()
             cells.append(Cell(name, source, injected, key, axes))
     names = [cell.name for cell in cells]

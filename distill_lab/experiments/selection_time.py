@@ -2,17 +2,18 @@
 128-dimensional proxy embeddings (issue targets: k-center, herding, facility location < 60 s each
 and < 4 GiB; K-means < 120 s; the DBSCAN eps search < 300 s).
 
-    python benchmarks/selection_time.py [--budgets 0.1,0.01] [--repeats 3] [--dataset digits]
+    distill-lab bench selection-time [--budgets 0.1 0.01] [--repeats 3] [--dataset digits]
+    distill-lab bench selection-time --smoke     # digits, 10%, one repeat
 
 Each measurement runs in a fresh process, so its peak resident memory is its own; the embeddings
 are computed once (the proxy's cost is reported separately) and passed through a temporary file.
 Facility location runs with the lazy and the stochastic greedy (epsilon 0.01); both rows carry the
 objective F(S) they reach, and the stochastic row its ratio to the lazy one.
-Writes benchmarks/results/selection_time_<dataset>.json; quote the medians.
+Writes OUT/selection_time_<dataset>.json: timing rows with budget (a fraction) and n_selected;
+quote the medians.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -24,7 +25,14 @@ import numpy as np
 
 from distill_lab import data
 from distill_lab._io import atomic_write_json
+from distill_lab.evaluation.results import validate_rows
+from distill_lab.experiments.options import add_common_options, flat, positive_int, result_stem
 from distill_lab.proxy import proxy_outputs
+
+__all__ = ["METHODS", "measure", "selection_rows", "add_objective_ratios", "add_arguments", "run",
+           "SUMMARY"]
+
+SUMMARY = "selection time and peak memory of the representative and clustering selectors"
 
 METHODS = {
     "kcenter": "from distill_lab.criteria.representative import kcenter_greedy as f; f(E, k, random_state=0)",
@@ -71,31 +79,20 @@ def add_objective_ratios(rows: list) -> list:
     return rows
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budgets", default="0.1,0.01")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--dataset", default="mnist", help="mnist (the issue targets) or digits")
-    parser.add_argument("--out", default=None,
-                        help="JSON path (default benchmarks/results/selection_time_<dataset>.json)")
-    args = parser.parse_args(argv)
-    out_path = args.out or f"benchmarks/results/selection_time_{args.dataset}.json"
-
-    ds = data.load(args.dataset)
-    start = time.perf_counter()
-    E = proxy_outputs(ds.X_train, ds.y_train, random_state=0, device="cpu")["embeddings"]
-    proxy_seconds = time.perf_counter() - start
+def selection_rows(E, y, methods, budgets, repeats: int, proxy_seconds: float,
+                   dataset: str) -> list:
+    """One timing row per method x budget, `repeats` fresh processes each."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         E_path, y_path = str(Path(tmp) / "E.npy"), str(Path(tmp) / "y.npy")
         np.save(E_path, E.astype(np.float32))
-        np.save(y_path, ds.y_train)
-        for method in args.methods.split(","):
-            for budget in (float(b) for b in args.budgets.split(",")):
+        np.save(y_path, y)
+        for method in methods:
+            for budget in budgets:
                 k = round(budget * len(E))
-                runs = [measure(method, E_path, y_path, k) for _ in range(args.repeats)]
-                row = {"method": method, "budget": budget, "k": k, "n": len(E), "dim": E.shape[1],
+                runs = [measure(method, E_path, y_path, k) for _ in range(repeats)]
+                row = {"dataset": dataset, "method": method, "budget": budget, "n_selected": k,
+                       "n": len(E), "dim": E.shape[1],
                        "scope": "per class" if method in ("kmeans", "dbscan") else "global",
                        "seconds_median": float(np.median([r["seconds"] for r in runs])),
                        "seconds": [r["seconds"] for r in runs],
@@ -104,9 +101,35 @@ def main(argv=None) -> int:
                        "proxy_seconds": proxy_seconds}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    atomic_write_json(out_path, add_objective_ratios(rows))
+    return add_objective_ratios(rows)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--dataset", default="mnist", help="mnist (the issue targets) or digits")
+    parser.add_argument("--budgets", nargs="+", default=["0.1", "0.01"], metavar="FRACTION")
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), metavar="NAME",
+                        help=f"from {' '.join(METHODS)} (default: all)")
+    add_common_options(parser, seeds=None)
+
+
+def run(args, command: str) -> int:
+    """`distill-lab bench selection-time`: OUT/selection_time_<dataset>.json."""
+    dataset = "digits" if args.smoke else args.dataset
+    budgets = [0.1] if args.smoke else flat(args.budgets, float)
+    repeats = 1 if args.smoke else args.repeats
+    methods = flat(args.methods)
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"--methods {unknown} not known; choose from {list(METHODS)}")
+    ds = data.load(dataset)
+    start = time.perf_counter()
+    E = proxy_outputs(ds.X_train, ds.y_train, random_state=0, device=args.device)["embeddings"]
+    proxy_seconds = time.perf_counter() - start
+    rows = selection_rows(E, ds.y_train, methods, budgets, repeats, proxy_seconds, ds.name)
+    for row in rows:
+        row["command"] = command
+    validate_rows(rows, fields=("method", "budget", "n_selected"))
+    stem = result_stem(f"selection_time_{dataset}", args.smoke)
+    atomic_write_json(Path(args.out) / f"{stem}.json", rows)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,11 @@
 """Sweep speed-up on Dask: the same quick cells of one notebook (seeds 0..5 of notebook 01 by
-default) run one after another in this process, then as a sweep on an embedded LocalCluster of 2
-workers; and the overhead a cell pays on the Dask path beyond papermill's own (kernel start and
-cells), measured with a trivial notebook (the fixture tests/fixtures/notebooks/01_pass).
+default, `--seeds`) run one after another in this process, then as a sweep on an embedded
+LocalCluster of 2 workers; and the overhead a cell pays on the Dask path beyond papermill's own
+(kernel start and cells), measured with a trivial notebook (the fixture
+tests/fixtures/notebooks/01_pass).
 
-    python benchmarks/sweep_speedup.py            # -> benchmarks/results/sweep_speedup.json
-    python benchmarks/sweep_speedup.py --smoke    # 2 cells of the fixture only; prints the JSON
+    distill-lab bench sweep-speedup               # -> OUT/sweep_speedup.json
+    distill-lab bench sweep-speedup --smoke       # 2 cells of the fixture: sweep_speedup_smoke.json
 
 Both paths run every kernel on one BLAS/torch thread (as the Dask workers do), so the ratio
 measures the parallelism alone. Serial cells go through `execute_cell`, the very function a
@@ -16,23 +17,24 @@ start-up is reported apart and once with the ratio.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from distill_lab._io import atomic_write_json
 from distill_lab.dask_cluster import ONE_THREAD_ENV, connect
+from distill_lab.experiments.options import (REPO_ROOT, add_common_options, machine, positive_int,
+                                             repo_path, result_stem)
 from distill_lab.reporting.notebooks import execute_notebook
 from distill_lab.reporting.sweep import execute_cell, plan_sweep, run_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
+__all__ = ["serial_seconds", "papermill_seconds", "dask_latency_seconds", "measure_speedup",
+           "add_arguments", "run", "SUMMARY"]
+
+SUMMARY = "a notebook sweep on 2 Dask workers against the same cells one after another"
 
 
 def serial_seconds(cells) -> list:
@@ -70,31 +72,17 @@ def dask_latency_seconds(client, cells, out: Path) -> list:
     return times
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="2 cells of the fixture notebook, JSON printed, nothing written")
-    parser.add_argument("--notebook", default="01", help="notebook id in notebooks/ (default 01)")
-    parser.add_argument("--cells", type=int, default=6, help="seeds 0..N-1 (default 6)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", default=None,
-                        help="JSON path (default benchmarks/results/sweep_speedup.json)")
-    args = parser.parse_args(argv)
-    # Kernels and workers import this checkout's distill_lab, on one thread each, like the workers.
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT),
-                                                             os.environ.get("PYTHONPATH")]))
-    os.environ.update(ONE_THREAD_ENV)
-    notebooks, notebook, n = ((FIXTURES, "01", 2) if args.smoke
-                              else (ROOT / "notebooks", args.notebook, args.cells))
-    cells = plan_sweep({"notebooks": [notebook], "grid": {"seed": list(range(n))}}, notebooks)
-    trivial = plan_sweep({"notebooks": ["01"], "grid": {"seed": list(range(n))}}, FIXTURES)
+def measure_speedup(notebooks: Path, notebook: str, seeds, workers: int) -> dict:
+    """The figures of the record: serial and Dask times of the cells, and the per-cell overhead."""
+    fixtures = repo_path("tests", "fixtures", "notebooks")
+    cells = plan_sweep({"notebooks": [notebook], "grid": {"seed": list(seeds)}}, notebooks)
+    trivial = plan_sweep({"notebooks": ["01"], "grid": {"seed": list(seeds)}}, fixtures)
     load = os.getloadavg()[0]
-
     papermill_seconds(trivial[:1])  # warm-up: first imports and kernel start fill the OS caches
     serial = serial_seconds(cells)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        with connect(n_workers=args.workers, verbose=False) as client:
+        with connect(n_workers=workers, verbose=False) as client:
             startup = time.perf_counter() - start
             start = time.perf_counter()
             runs = run_sweep(client, cells, Path(tmp) / "sweep", force=True, verbose=False)
@@ -104,14 +92,10 @@ def main(argv=None) -> int:
     if failed:
         raise RuntimeError(f"cells failed on the cluster: {failed}")
     bare, in_process = papermill_seconds(trivial), serial_seconds(trivial)
-
     median = statistics.median
-    result = {
-        "command": " ".join(["python benchmarks/sweep_speedup.py"] + (argv or sys.argv[1:])),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
-                   f"Python {platform.python_version()}",
+    return {
         "load_average_at_start": round(load, 2),
-        "notebook": cells[0].source.stem, "cells": n, "workers": args.workers,
+        "notebook": cells[0].source.stem, "cells": len(cells), "workers": workers,
         "threads_per_kernel": 1,
         "serial_seconds": round(sum(serial), 2),
         "serial_per_cell_s": [round(t, 2) for t in serial],
@@ -120,7 +104,7 @@ def main(argv=None) -> int:
         "speedup": round(sum(serial) / parallel, 3),
         "speedup_with_startup": round(sum(serial) / (parallel + startup), 3),
         "overhead": {
-            "notebook": f"{trivial[0].source.stem} (tests/fixtures/notebooks)", "cells": n,
+            "notebook": f"{trivial[0].source.stem} (tests/fixtures/notebooks)", "cells": len(cells),
             "papermill_per_cell_s": round(median(bare), 3),
             "task_in_process_per_cell_s": round(median(in_process), 3),
             "dask_latency_per_cell_s": round(median(latency), 3),
@@ -128,12 +112,25 @@ def main(argv=None) -> int:
             "dask_scheduling_per_cell_s": round(median(latency) - median(in_process), 3),
         },
     }
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--notebook", default="01", help="notebook id in notebooks/ (default 01)")
+    parser.add_argument("--workers", type=positive_int, default=2)
+    add_common_options(parser, seeds=range(6), device=False, threads=False)
+
+
+def run(args, command: str) -> int:
+    """`distill-lab bench sweep-speedup`: OUT/sweep_speedup.json."""
+    # Kernels and workers import this checkout's distill_lab, on one thread each, like the workers.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                             os.environ.get("PYTHONPATH")]))
+    os.environ.update(ONE_THREAD_ENV)
+    notebooks, notebook, seeds = repo_path("notebooks"), args.notebook, args.seeds
+    if args.smoke:
+        notebooks, notebook, seeds = repo_path("tests", "fixtures", "notebooks"), "01", seeds[:2]
+    result = {"command": command, "machine": machine(),
+              **measure_speedup(notebooks, notebook, seeds, args.workers)}
     print(json.dumps(result, indent=2))
-    if not args.smoke or args.out:
-        atomic_write_json(args.out or ROOT / "benchmarks" / "results" / "sweep_speedup.json",
-                          result)
+    atomic_write_json(Path(args.out) / f"{result_stem('sweep_speedup', args.smoke)}.json", result)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Wall time of the quick notebook sequence (`distill-lab run --force`, the README's main job) and
+where each notebook's time goes: kernel start and papermill's own work (the notebook's time minus
+its cells), the imports (the parameters cell and the imports cell after it, as every notebook is
+laid out), and the compute (the other cells). Cell times are the durations papermill records in
+each executed cell.
+
+    distill-lab bench sequence-time                   # 2 runs -> OUT/sequence_time.json
+    distill-lab bench sequence-time --runs 1 --only 00 01
+    distill-lab bench sequence-time --threads 1       # every kernel on one BLAS/torch thread
+    distill-lab bench sequence-time --smoke           # one run of a trivial test fixture
+
+Run it on a quiet machine: the target (issue 12) is a median total under 4 minutes on 2 cores.
+The record holds `command` (what was typed) and `measured` (the `distill-lab run` it timed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from distill_lab._io import atomic_write_json
+from distill_lab.experiments.options import (REPO_ROOT, add_common_options, flat, machine,
+                                             positive_int, repo_path, result_stem)
+
+__all__ = ["breakdown", "one_run", "sequence_record", "add_arguments", "run", "SUMMARY"]
+
+SUMMARY = "wall time of the quick notebook sequence, per notebook: start-up, imports, compute"
+
+
+def breakdown(executed: Path, seconds: float) -> dict:
+    """One executed notebook's time: overhead (kernel start, papermill), imports, compute."""
+    nb = nbformat.read(executed, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]  # papermill's injected cell included
+    durations = [float(c.metadata.get("papermill", {}).get("duration") or 0.0) for c in cells]
+    first = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    injected = int("injected-parameters" in cells[first + 1].metadata.get("tags", []))
+    imports = sum(durations[first:first + 2 + injected])  # parameters (+ injected), imports
+    cells_s = sum(durations)
+    return {"seconds": seconds, "overhead_s": max(0.0, seconds - cells_s), "imports_s": imports,
+            "compute_s": cells_s - imports}
+
+
+def one_run(notebooks: Path, only, env=None) -> dict:
+    """`distill-lab run --force` once, in a fresh process, into a temporary folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "quick"
+        command = [sys.executable, "-m", "distill_lab.cli", "run", "--force", "--out", str(out),
+                   "--notebooks", str(notebooks)]
+        if only:
+            command += ["--only", ",".join(only)]
+        start = time.perf_counter()
+        subprocess.run(command, check=True, cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+        total = time.perf_counter() - start
+        manifest = json.loads((out / "manifest.json").read_text())
+        notebooks = {name: breakdown(out / f"{name}.ipynb", entry["seconds"])
+                     for name, entry in sorted(manifest.items())}
+    return {"total_s": total, "notebooks": notebooks}
+
+
+def sequence_record(runs: list) -> dict:
+    """Medians over runs: the total and each notebook's parts."""
+    names = list(runs[0]["notebooks"])
+    median = {name: {key: statistics.median(r["notebooks"][name][key] for r in runs)
+                     for key in runs[0]["notebooks"][name]} for name in names}
+    return {"runs": runs, "median_total_s": statistics.median(r["total_s"] for r in runs),
+            "median_per_notebook": median}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--runs", type=positive_int, default=2)
+    parser.add_argument("--only", nargs="+", default=None, metavar="ID", help="notebook ids")
+    add_common_options(parser, seeds=None, device=False)
+
+
+def run(args, command: str) -> int:
+    """`distill-lab bench sequence-time`: OUT/sequence_time.json."""
+    only = flat(args.only) if args.only else None
+    notebooks, runs = repo_path("notebooks"), args.runs
+    if args.smoke:
+        notebooks, only, runs = repo_path("tests", "fixtures", "notebooks"), ["01"], 1
+    env = None
+    if args.threads is not None:  # the kernels' threads, not this process's
+        env = {**os.environ, **{k: str(args.threads) for k in
+                                ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
+    results = []
+    for i in range(runs):
+        results.append(one_run(notebooks, only, env))
+        print(f"run {i + 1}: {results[-1]['total_s']:.1f} s", flush=True)
+    record = {"command": command,
+              "measured": "distill-lab run --force" + (f" --only {','.join(only)}" if only else ""),
+              "machine": machine(), "threads": args.threads, **sequence_record(results)}
+    atomic_write_json(Path(args.out) / f"{result_stem('sequence_time', args.smoke)}.json", record)
+    for name, m in record["median_per_notebook"].items():
+        print(f"{name:<22} {m['seconds']:6.1f} s  overhead {m['overhead_s']:5.1f}  imports "
+              f"{m['imports_s']:5.1f}  compute {m['compute_s']:5.1f}")
+    print(f"median total {record['median_total_s']:.1f} s over {runs} run(s)")
+    return 0
