@@ -1,10 +1,12 @@
 """The formal subset problem of data distillation, its surrogates and exact optima for tiny n.
 
 Distillation is the bilevel problem: minimize over S (|S| <= k) Loss(S) = Risk_D(theta_S) -
-Risk_D(theta_D), where theta_S is trained on S. Choosing S is NP-hard (facility location and
-k-center are classic NP-hard cases), so each family of methods optimizes a computable surrogate:
-gradient discrepancy, k-center radius, facility location, MMD^2. `brute_force` finds the exact
-optimum of any of them for n <= 20 and is the test oracle for the greedy methods.
+Risk_D(theta_D), where theta_S is trained on S. Its surrogates facility location and k-center are
+NP-hard (a reduction from dominating set), and so is the problem itself for learners that reduce to
+them, such as the nearest-prototype learner (notebook 01); for logistic regression no hardness proof
+is claimed. Each family of methods optimizes a computable surrogate: gradient discrepancy, k-center
+radius, facility location, MMD^2. `brute_force` finds the exact optimum of any of them for
+n <= 20 and is the test oracle for the greedy methods.
 """
 from __future__ import annotations
 
