@@ -11,8 +11,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "distill_lab"
 # Bottom to top. A module's layer is that of the longest entry its name inside distill_lab starts
 # with: `evaluation` is the protocol and its rows (generative.quality scores synthetic sets with
 # it); `experiments` run every method, the generative ones included, and time the reports.
-# TRANSITIONAL: evaluation/benchmark.py and evaluation/paper.py only re-export experiments for the
-# notebooks that still import them by those names; delete both entries with the two files.
 LAYERS = [
     ("core", {"_validation", "_io", "data", "user_data", "image_folder", "tables", "models",
               "training", "proxy", "augment", "dask_cluster"}),
@@ -23,7 +21,7 @@ LAYERS = [
     ("evaluation", {"evaluation"}),
     ("generative", {"generative"}),
     ("reporting", {"reporting"}),
-    ("experiments", {"experiments", "evaluation.benchmark", "evaluation.paper"}),
+    ("experiments", {"experiments"}),
     ("presentation", {"plots", "widgets", "cli", "prose"}),
 ]
 RANK = {prefix: rank for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes}
