@@ -19,7 +19,7 @@ from .base import BaseGenerator
 from .unet import UNet
 
 __all__ = ["beta_schedule", "alphas_cumprod", "q_sample", "p_losses", "ddim_timesteps",
-           "ddim_sample", "ConditionalDDPM"]
+           "guided_eps", "ddim_step", "ddim_sample", "ConditionalDDPM"]
 
 MAX_BETA = 0.999  # the cap of Nichol & Dhariwal's reference code: 1 - beta_t >= 1e-3
 
@@ -85,14 +85,34 @@ def ddim_timesteps(timesteps: int, n_steps: int) -> np.ndarray:
     return np.unique(np.linspace(0, timesteps - 1, n_steps).round().astype(np.int64))[::-1]
 
 
-def _guided_eps(model, x, t, y, guidance_scale, null_class):
+def guided_eps(model, x, t, y, guidance_scale: float, null_class: int | None) -> torch.Tensor:
+    """Classifier-free guidance: eps_u + s (eps_c - eps_u), with eps_c = model(x, t, y) and
+    eps_u = model(x, t, null_class). s = 1 is the conditional model alone (one call, no null
+    label needed); s = 0 the unconditional one."""
     if guidance_scale == 1.0:
         return model(x, t, y)
     # One batched call for the conditional and unconditional predictions: (2B, C, H, W).
     y_null = torch.full_like(y, null_class)
     eps = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, y_null]))
     eps_c, eps_u = eps.chunk(2)
-    return eps_u + guidance_scale * (eps_c - eps_u)  # s = 1: conditional; s = 0: unconditional
+    return eps_u + guidance_scale * (eps_c - eps_u)
+
+
+def ddim_step(x, eps, a_t, a_prev, eta: float = 0.0, noise=None) -> torch.Tensor:
+    """One DDIM update x_t -> x_{t_prev} given the predicted noise eps and abar_t, abar_{t_prev}.
+
+    x0_hat = (x_t - sqrt(1 - a_t) eps) / sqrt(a_t), clipped to the data range [-1, 1]; eps is then
+    re-derived from the clipped x0_hat so the two agree, and
+    x_prev = sqrt(a_prev) x0_hat + sqrt(1 - a_prev - sigma^2) eps + sigma noise, with
+    sigma = eta sqrt((1 - a_prev) / (1 - a_t) (1 - a_t / a_prev)). eta = 0 (or noise=None) is the
+    deterministic step; a_prev = 1 (the last step) returns x0_hat.
+    """
+    a_t, a_prev = torch.as_tensor(a_t, dtype=x.dtype), torch.as_tensor(a_prev, dtype=x.dtype)
+    x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
+    eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()  # consistent with the clipped x0
+    sigma = eta * ((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)).sqrt()
+    x = a_prev.sqrt() * x0 + (1 - a_prev - sigma ** 2).clamp(min=0).sqrt() * eps
+    return x if noise is None else x + sigma * noise
 
 
 def ddim_sample(model, y, shape, abar: torch.Tensor, n_steps: int = 50,
@@ -109,15 +129,11 @@ def ddim_sample(model, y, shape, abar: torch.Tensor, n_steps: int = 50,
     taus = ddim_timesteps(len(abar), n_steps)
     for i, t in enumerate(taus):
         tt = torch.full((len(y),), int(t), device=dev, dtype=torch.long)
-        a_t = abar[t]
         a_prev = abar[taus[i + 1]] if i + 1 < len(taus) else torch.ones((), device=dev)
-        eps = _guided_eps(model, x, tt, y, guidance_scale, null_class).float()
-        x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
-        eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()  # consistent with the clipped x0
-        sigma = eta * ((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)).sqrt()
-        x = a_prev.sqrt() * x0 + (1 - a_prev - sigma ** 2).clamp(min=0).sqrt() * eps
-        if eta > 0 and i + 1 < len(taus):
-            x = x + sigma * torch.randn(x.shape, generator=generator, device=dev)
+        eps = guided_eps(model, x, tt, y, guidance_scale, null_class).float()
+        noise = torch.randn(x.shape, generator=generator, device=dev) \
+            if eta > 0 and i + 1 < len(taus) else None
+        x = ddim_step(x, eps, abar[t], a_prev, eta, noise)
     return x
 
 
