@@ -5,14 +5,16 @@ Conditional GAN (`gan`), conditional DDPM with DDIM sampling and classifier-free
 (`select`), and quality measures with cost accounting (`quality`).
 """
 from .checkpoint import CheckpointError
-from .diffusion import ConditionalDDPM, beta_schedule, ddim_sample, p_losses, q_sample
-from .gan import ConditionalGAN
+from .diffusion import (ConditionalDDPM, beta_schedule, ddim_sample, ddim_step, guided_eps,
+                        p_losses, q_sample)
+from .gan import ConditionalGAN, discriminator_loss, generator_loss
 from .matching import DistributionMatching
 from .quality import (bill_distillation_time, break_even, embedding_frechet_distance,
-                      frechet_distance, label_fidelity, synthetic_row)
+                      frechet_distance, label_fidelity, synthetic_row, within_class_diversity)
 from .select import generate_then_select
 
 __all__ = ["CheckpointError", "ConditionalGAN", "ConditionalDDPM", "beta_schedule", "q_sample",
-           "p_losses", "ddim_sample", "DistributionMatching",
+           "p_losses", "ddim_sample", "ddim_step", "guided_eps", "discriminator_loss",
+           "generator_loss", "DistributionMatching", "within_class_diversity",
            "generate_then_select", "label_fidelity", "frechet_distance",
            "embedding_frechet_distance", "bill_distillation_time", "synthetic_row", "break_even"]
