@@ -42,10 +42,12 @@ class Explorer:
     """
 
     def __init__(self, dataset="digits", method="kcenter", budget=0.1, seed=0, device="cpu",
-                 data_dir=None, n_show=40, auto_update=True):
+                 data_dir=None, n_show=40, auto_update=True, quick=True):
         import ipywidgets as widgets
 
-        self.device, self.data_dir, self.n_show = device, data_dir, n_show
+        # quick: at most 2,000 train and test samples of any data set (data.quick_subset, seed 0),
+        # so that a change redraws in seconds on MNIST too; quick=False explores the whole set
+        self.device, self.data_dir, self.n_show, self.quick = device, data_dir, n_show, quick
         self._cache = {}  # dataset name -> (Dataset, (n, 2) PCA embedding)
         self.dataset_w = widgets.Dropdown(options=available_datasets(data_dir), value=dataset,
                                           description="dataset")
@@ -76,6 +78,7 @@ class Explorer:
             from sklearn.decomposition import PCA
 
             ds = data.load(name, data_dir=self.data_dir, download=False)
+            ds = data.quick_subset(ds, self.quick, random_state=0)
             emb = PCA(n_components=2, random_state=0).fit_transform(ds.X_train)  # (n, 2)
             self._cache[name] = (ds, emb)
         return self._cache[name]

@@ -68,3 +68,18 @@ def test_controls_offer_the_registry_and_the_budgets():
     assert [v for _, v in ex.budget_w.options] == list(BUDGETS)
     with pytest.raises(Exception):
         ex.method_w.value = "not-a-method"   # the Dropdown refuses unknown values
+
+
+def test_quick_bounds_the_explored_data_and_full_keeps_it(monkeypatch):
+    import numpy as np
+
+    from distill_lab import data
+    from distill_lab.data import QUICK_N_TRAIN, Dataset
+
+    rng = np.random.default_rng(0)
+    big = Dataset(rng.random((5000, 64), dtype=np.float32), np.arange(5000) % 10,
+                  rng.random((500, 64), dtype=np.float32), np.arange(500) % 10, 10, (1, 8, 8),
+                  "digits")
+    monkeypatch.setattr(data, "load", lambda *args, **kwargs: big)
+    assert len(Explorer(auto_update=False).current_dataset().y_train) == QUICK_N_TRAIN
+    assert Explorer(auto_update=False, quick=False).current_dataset() is big
