@@ -90,8 +90,13 @@ def test_verdict_claim_met():
 def test_verdict_drop_missed():
     text = results.verdict(make_rows(best_acc=93.5, random_std=1.0))  # drop 3.5 > 2.5
     assert "a drop of 3.5 points" in text and "(drop ≤ 2.5): **MISSED**" in text
-    assert "not more than random's seed std" in text   # gain 0.5 <= 1.0
+    assert "is 0.5 points above it, not more than random's seed std" in text   # 0.5 <= 1.0
     assert text.endswith("not reproduced on toy: the accuracy drop misses its target.")
+
+
+def test_verdict_never_says_a_method_beats_random_by_a_negative_gain():
+    text = results.verdict(make_rows(best_acc=90.0, random_std=1.0))  # random is above the best
+    assert "beats" not in text and "points below it, against random's seed std of 1.0" in text
 
 
 def test_verdict_selection_cost_eats_the_speedup():

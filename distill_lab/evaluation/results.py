@@ -226,10 +226,15 @@ def verdict(rows: list, claim: Claim = CLAIM) -> str:
                    f"than full training ({_met(False)}).")
     else:
         out.append(cost + f"end to end it is {e2e:.1f}x faster ({_met(c['end_to_end_met'])}).")
-    noise = "more" if c["beats_random"] else "not more"
+    gain = c["gain_over_random"]
+    if c["beats_random"]:
+        versus = f"{method} beats it by {gain:.1f} points, more than"
+    elif gain > 0:
+        versus = f"{method} is {gain:.1f} points above it, not more than"
+    else:
+        versus = f"{method} is {-gain:.1f} points below it, against"
     out.append(f"Random selection at the same budget drops {c['random_drop']:.1f} points; "
-               f"{method} beats it by {c['gain_over_random']:.1f} points, {noise} than "
-               f"random's seed std of {c['random_std']:.1f}.")
+               f"{versus} random's seed std of {c['random_std']:.1f}.")
     out.append(f"**Verdict:** {_conclusion(c, dataset)}.")
     return " ".join(out)
 
