@@ -1,6 +1,6 @@
-"""Notebook 01's implement-exercises in isolation, without executing the notebook: each solution
-passes its test cell (hidden tests included) silently, and the stub of the student release fails
-it. `exercise_outcome` is shared with tests/test_ex_04.py."""
+"""Notebooks 01's and 04's implement-exercises in isolation, without executing the notebook:
+each solution passes its test cell (hidden tests included) silently, and the stub of the student
+release fails it."""
 import contextlib
 import io
 
@@ -46,16 +46,21 @@ def exercise_outcome(path, grade_id, *, release):
     return None, out.getvalue()
 
 
-@pytest.mark.parametrize("grade_id", exercise_ids(NOTEBOOK))
-def test_the_solution_passes_its_test_silently(grade_id):
-    error, output = exercise_outcome(NOTEBOOK, grade_id, release=False)
+# notebooks whose exercises depend only on the parameters and imports cells (04's too)
+CASES = [(path, grade_id) for path in (NOTEBOOK, REPO_ROOT / "notebooks" / "04_representative.ipynb")
+         for grade_id in exercise_ids(path)]
+
+
+@pytest.mark.parametrize("path, grade_id", CASES, ids=[g for _, g in CASES])
+def test_the_solution_passes_its_test_silently(path, grade_id):
+    error, output = exercise_outcome(path, grade_id, release=False)
     assert error is None, f"{grade_id}: {error!r}"
     assert output == "", f"{grade_id}: a test cell must print nothing (nbgrader scores stderr as 0)"
 
 
-@pytest.mark.parametrize("grade_id", exercise_ids(NOTEBOOK))
-def test_the_released_stub_fails_its_test(grade_id):
-    error, _ = exercise_outcome(NOTEBOOK, grade_id, release=True)
+@pytest.mark.parametrize("path, grade_id", CASES, ids=[g for _, g in CASES])
+def test_the_released_stub_fails_its_test(path, grade_id):
+    error, _ = exercise_outcome(path, grade_id, release=True)
     assert isinstance(error, NotImplementedError), f"{grade_id}: the stub gave {error!r}"
 
 
