@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,14 @@ def default_notebooks_dir() -> Path:
         raise FileNotFoundError(f"no notebooks folder at {path}: the notebooks ship with the "
                                 "source repository, not the installed package; pass --notebooks DIR")
     return path
+
+
+def _add_notebooks_option(parser, what: str = "notebooks folder") -> None:
+    parser.add_argument("--notebooks", metavar="DIR", help=f"{what} (default: the repo's)")
+
+
+def _notebooks_dir(args) -> Path:
+    return Path(args.notebooks) if args.notebooks else default_notebooks_dir()
 
 
 def _parse_only(text):
@@ -94,7 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="re-run notebooks already done")
     run.add_argument("--allow-extra", action="store_true",
                      help="ignore parameters that no selected notebook declares (else an error)")
-    run.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
+    _add_notebooks_option(run)
     _add_cluster_options(run, "run the notebooks on an existing Dask cluster, e.g. "
                               "tcp://10.0.0.5:8786 (default: serially, in this process)")
     sweep = commands.add_parser("sweep", help="run notebooks over a grid of parameters on Dask")
@@ -107,27 +116,27 @@ def _build_parser() -> argparse.ArgumentParser:
                        help=f"run a grid of more than {MAX_CELLS} cells")
     sweep.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML")
     sweep.add_argument("--force", action="store_true", help="re-run cells already done")
-    sweep.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
+    _add_notebooks_option(sweep)
     refresh = commands.add_parser("refresh-notebooks",
                                   help="re-execute source notebooks in place in quick mode")
     refresh.add_argument("--only", metavar="IDS", help="comma-separated notebook ids, e.g. 02,04")
-    refresh.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
+    _add_notebooks_option(refresh)
     release = commands.add_parser("assignments", help="write the student release of the notebooks "
                                   "(solutions and hidden tests removed; docs/assignments.md)")
     release.add_argument("out", metavar="OUT", help="folder for the student notebooks")
     release.add_argument("--only", metavar="IDS", help="comma-separated notebook ids, e.g. 02,04")
-    release.add_argument("--notebooks", metavar="DIR", help="instructor notebooks (default: the repo's)")
+    _add_notebooks_option(release, "instructor notebooks")
     grade = commands.add_parser("grade", help="autograde students' notebooks against the instructor "
                                 "versions (each is executed; written answers are left to you)")
     grade.add_argument("submissions", nargs="+", metavar="NOTEBOOK",
                        help="a student's NN_name.ipynb (matched to the instructor's by file name)")
-    grade.add_argument("--notebooks", metavar="DIR", help="instructor notebooks (default: the repo's)")
+    _add_notebooks_option(grade, "instructor notebooks")
     grade.add_argument("--json", metavar="FILE", help="also write the grades as JSON")
     explore = commands.add_parser("explore", help="serve the explorer (notebook 10) as a live web "
                                   "app with Voilà: code hidden, widgets live")
     explore.add_argument("--dataset", default="digits", help="the data set it opens with")
     explore.add_argument("--port", type=_positive_int, help="local port (default: a free one)")
-    explore.add_argument("--notebooks", metavar="DIR", help="notebooks folder (default: the repo's)")
+    _add_notebooks_option(explore)
     # `bench` hands NAME and its options to distill_lab.experiments.bench, whose parser knows them
     commands.add_parser("bench", add_help=False,
                         help="run an experiment: headline, paper, generative, selection-time, "
@@ -150,7 +159,7 @@ _INTERRUPTED = ("distill-lab: interrupted; the finished {} are saved: run the sa
 
 
 def _run(args) -> int:
-    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    notebooks = _notebooks_dir(args)
     options = dict(parameters=_load_parameters(args.params, args.p), defaults=QUICK_PARAMETERS,
                    only=_parse_only(args.only), show_code=args.show_code, force=args.force,
                    allow_extra=args.allow_extra)
@@ -179,7 +188,7 @@ def _run_on_dask(args, notebooks, options):
 
 
 def _sweep(args) -> int:
-    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    notebooks = _notebooks_dir(args)
     cells = plan_sweep(load_spec(args.spec), notebooks, yes=args.yes,  # every check, before Dask
                        check_devices=False)
     out = args.out or str(Path("reports") / Path(args.spec).stem)
@@ -206,7 +215,7 @@ def _sweep(args) -> int:
 def _assignments(args) -> int:
     from distill_lab.reporting.assignments import exercises, write_release
 
-    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    notebooks = _notebooks_dir(args)
     written = write_release(notebooks, args.out, _parse_only(args.only))
     import nbformat
 
@@ -222,7 +231,7 @@ def _grade(args) -> int:
     from distill_lab._io import atomic_write_json
     from distill_lab.reporting.assignments import grade_notebook
 
-    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    notebooks = _notebooks_dir(args)
     pairs = []
     for submission in map(Path, args.submissions):  # every file checked before the first kernel
         instructor = notebooks / submission.name
@@ -256,14 +265,12 @@ def _explore(args) -> int:
     from distill_lab.reporting.notebooks import find_notebooks
     from distill_lab.reporting.parameters import check_parameters
 
-    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+    notebooks = _notebooks_dir(args)
     (explorer,) = find_notebooks(notebooks, ["10"])
     check_parameters({"dataset": args.dataset})
     with serve(explorer, {"dataset": args.dataset}, args.port, quiet=False) as url:
         print(f"the explorer is at {url} (Ctrl-C stops it)", flush=True)
         try:
-            import time
-
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
@@ -293,7 +300,7 @@ def main(argv=None) -> int:
             return _grade(args)
         if args.command == "explore":
             return _explore(args)
-        notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
+        notebooks = _notebooks_dir(args)
         for path in refresh_notebooks(notebooks, _parse_only(args.only)):
             print(f"refreshed {path}")
         return 0

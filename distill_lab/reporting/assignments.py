@@ -4,7 +4,6 @@ against the instructor version (nbgrader's cell metadata and its rule for a test
 from __future__ import annotations
 
 import copy
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,30 +78,27 @@ def release_notebook(nb):
 
 def solution_lines(instructor, release) -> list[str]:
     """Lines of the instructor's solution regions that the release still holds (should be none)."""
-    secret = set()
+    secret, public = set(), set()
     for cell in instructor.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if _BEGIN in line or "BEGIN HIDDEN TESTS" in line:
-                inside = True
-            elif _END in line or "END HIDDEN TESTS" in line:
-                inside = False
-            elif inside and line.strip() and not line.strip().startswith("#"):
+        for inside, line in _regions(cell.source):
+            if not inside:
+                public.add(line.strip())
+            elif line.strip() and not line.strip().startswith("#"):
                 secret.add(line.strip())
     shown = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
-    outside = {line.strip() for cell in instructor.cells for line in _outside_regions(cell.source)}
-    return sorted((secret & shown) - outside)  # a line also written outside a region is public
+    return sorted((secret & shown) - public)  # a line also written outside a region is public
 
 
-def _outside_regions(source: str):
+def _regions(source: str):
+    """(inside a solution or hidden-test region, line) for every line but the markers."""
     inside = False
     for line in source.splitlines():
-        if re.search(rf"{_BEGIN}|BEGIN HIDDEN TESTS", line):
+        if _BEGIN in line or "BEGIN HIDDEN TESTS" in line:
             inside = True
-        elif re.search(rf"{_END}|END HIDDEN TESTS", line):
+        elif _END in line or "END HIDDEN TESTS" in line:
             inside = False
-        elif not inside:
-            yield line
+        else:
+            yield inside, line
 
 
 def write_release(notebooks_dir, out, only=None) -> list[Path]:

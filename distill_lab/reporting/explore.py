@@ -4,7 +4,7 @@ port. `distill-lab explore` runs it; tests drive it in headless Chromium."""
 from __future__ import annotations
 
 import contextlib
-import shutil
+import importlib.util
 import socket
 import subprocess
 import sys
@@ -40,17 +40,11 @@ def parameterized_copy(notebook, parameters: dict, folder) -> Path:
 
 def voila_command(notebook, port: int) -> list:
     """The Voilà server for one notebook on 127.0.0.1:port, without opening a browser."""
-    if shutil.which("voila") is None and not _has_module("voila"):
+    if importlib.util.find_spec("voila") is None:
         raise RuntimeError("Voilà is not installed: pip install voila (it is a dependency of "
                            "distill-lab; reinstall with `pip install -e .`)")
     return [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
             "--Voila.ip=127.0.0.1", "--strip_sources=True", "--show_tracebacks=True"]
-
-
-def _has_module(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
 
 
 def wait_until_up(url: str, process=None, timeout: float = 120.0) -> None:
