@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from distill_lab._io import atomic_write_json
+from distill_lab._io import atomic_write_json, atomic_writer
 from distill_lab._validation import check_random_state
 
 __all__ = ["Dataset", "load", "check_dataset", "subsample", "quick_subset", "default_data_dir",
@@ -242,23 +241,17 @@ def _accepted(name: str, fname: str) -> tuple:
 
 
 def download_file(url: str, dest: Path, sha256, timeout: float = 30.0) -> Path:
-    """Download `url` to `dest` through a temporary file; keep it only if its SHA-256 matches
-    `sha256` (one hex digest, or a tuple of accepted ones)."""
+    """Download `url` to `dest` through a temporary file (`atomic_writer`); keep it only if its
+    SHA-256 matches `sha256` (one hex digest, or a tuple of accepted ones)."""
     accepted = (sha256,) if isinstance(sha256, str) else tuple(sha256)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            for block in iter(lambda: resp.read(1 << 20), b""):
-                out.write(block)
-        got = _sha256(Path(tmp))
-        if got not in accepted:
+    digest = hashlib.sha256()
+    with atomic_writer(dest) as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        for block in iter(lambda: resp.read(1 << 20), b""):
+            out.write(block)
+            digest.update(block)
+        if digest.hexdigest() not in accepted:  # raised inside: the temporary file is removed
             raise ValueError(f"checksum mismatch for {url}: expected sha256 {' or '.join(accepted)}, "
-                             f"got {got}; the file was discarded")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+                             f"got {digest.hexdigest()}; the file was discarded")
     return dest
 
 

@@ -140,7 +140,7 @@ def test_mnist_checksum_mismatch_leaves_nothing(tmp_path, mnist_fixture, loopbac
         data.load("mnist", data_dir=tmp_path / "cache", base_url=loopback_server)
     folder = tmp_path / "cache" / "mnist"
     assert not (folder / "train-labels-idx1-ubyte.gz").exists()
-    assert not list(folder.glob("*.part"))
+    assert not list(folder.glob(".*.tmp"))  # atomic_writer's temporary files
 
 
 def test_mnist_offline_error_says_where_to_put_files(tmp_path, monkeypatch):
@@ -259,7 +259,7 @@ def test_download_replaces_a_corrupt_file(tmp_path, mnist_fixture, loopback_serv
     np.testing.assert_array_equal(ds.y_train, np.arange(20) % 10)
     assert (folder / "train-labels-idx1-ubyte.gz").read_bytes() == trusted[
         "train-labels-idx1-ubyte.gz"]
-    assert not list(folder.glob("*.part"))
+    assert not list(folder.glob(".*.tmp"))  # atomic_writer's temporary files
 
 
 def test_checksums_are_verified_once_then_trusted_until_a_file_changes(tmp_path, mnist_fixture,

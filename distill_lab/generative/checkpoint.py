@@ -1,4 +1,5 @@
-"""Atomic training checkpoints: write to a temporary file in the same folder, then `os.replace`.
+"""Atomic training checkpoints, written through `distill_lab._io.atomic_writer` (a temporary file in
+the same folder, fsynced, then `os.replace`).
 
 A crash or Ctrl-C during a write therefore leaves either the previous checkpoint or the new one,
 never a half-written file; a temporary file that a killed process left behind is removed by the
@@ -9,13 +10,12 @@ does not match.
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from distill_lab._io import atomic_writer, temp_files
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "data_fingerprint"]
 
@@ -34,38 +34,16 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     return f"{X.shape}:{digest.hexdigest()[:16]}"
 
 
-def _temp_files(path: Path) -> list[Path]:
-    """The temporary files `save_checkpoint` creates for `path`: .{name}.<mkstemp id>.tmp.
-    (The id has no dot, so the temporary files of "run.pt.bak" are not those of "run.pt".)"""
-    pattern = re.compile(re.escape(f".{path.name}.") + r"[^.]+" + re.escape(".tmp"))
-    return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
-
-
-def _remove_stale_temp_files(path: Path) -> None:
+def save_checkpoint(path, meta: dict, state: dict) -> Path:
+    """Write {format, meta, state} to `path` atomically (flushed and fsynced) and return the path."""
     # One run writes a checkpoint path at a time (resuming assumes it too), so a temporary file
     # of `path` that exists before this save starts was left by an earlier save that was killed
-    # before its cleanup below could run (SIGKILL, out of memory, a restarted kernel).
-    for tmp in _temp_files(path):
+    # before its cleanup could run (SIGKILL, out of memory, a restarted kernel).
+    for tmp in temp_files(path):
         tmp.unlink(missing_ok=True)
-
-
-def save_checkpoint(path, meta: dict, state: dict) -> Path:
-    """Write {format, meta, state} to `path` atomically and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temp_files(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": FORMAT, "meta": meta, "state": state}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    with atomic_writer(path) as fh:
+        torch.save({"format": FORMAT, "meta": meta, "state": state}, fh)
+    return Path(path)
 
 
 def load_checkpoint(path, expected_meta: dict) -> dict:
