@@ -10,11 +10,16 @@ std, stored as buffers, so every caller keeps passing [0, 1] pixels.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
+
+from distill_lab._validation import check_random_state
 
 __all__ = ["MODELS", "make_model", "LogReg", "MLP", "ConvNet", "ConvNet3", "Standardize",
-           "EMBED_DIM"]
+           "EMBED_DIM", "torch_generator", "init_parameters_"]
 
 EMBED_DIM = 128
 
@@ -136,9 +141,9 @@ MODELS = ("logreg", "mlp", "convnet", "convnet3")
 def make_model(name: str, n_features: int, n_classes: int, image_shape=None,
                random_state=None, *, width: int = 32, mean=0.0, std=1.0,
                depth: int | None = None) -> nn.Module:
-    """Build a freshly initialized model; `random_state` (int) fixes the initialization without
-    touching torch's global random state. `width`, `depth`, `mean` and `std` (per channel, or one
-    number) apply to ConvNet-3 only."""
+    """Build a freshly initialized model; `random_state` (int, numpy RNG or torch.Generator) fixes
+    the initialization (`init_parameters_`) without touching torch's global random state.
+    `width`, `depth`, `mean` and `std` (per channel, or one number) apply to ConvNet-3 only."""
     if name not in MODELS:
         raise ValueError(f"model={name!r} is not a known model; choose one of {list(MODELS)}")
     if name in ("convnet", "convnet3"):
@@ -147,20 +152,58 @@ def make_model(name: str, n_features: int, n_classes: int, image_shape=None,
         if int(torch.tensor(image_shape).prod()) != n_features:
             raise ValueError(f"image_shape={tuple(image_shape)} does not match "
                              f"n_features={n_features}")
-    seed = _seed_from(random_state)
-    # fork_rng isolates the init: the global generator is restored afterwards.
+    generator = torch_generator(random_state)
+    # Construction runs each layer's own default init on the global generator; fork_rng restores
+    # that generator afterwards, and init_parameters_ then re-draws every weight from `generator`.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
         if name == "logreg":
-            return LogReg(n_features, n_classes)
-        if name == "mlp":
-            return MLP(n_features, n_classes)
-        if name == "convnet":
-            return ConvNet(image_shape, n_classes)
-        return ConvNet3(image_shape, n_classes, width=width, mean=mean, std=std, depth=depth)
+            model = LogReg(n_features, n_classes)
+        elif name == "mlp":
+            model = MLP(n_features, n_classes)
+        elif name == "convnet":
+            model = ConvNet(image_shape, n_classes)
+        else:
+            model = ConvNet3(image_shape, n_classes, width=width, mean=mean, std=std, depth=depth)
+    return init_parameters_(model, generator)
 
 
-def _seed_from(random_state) -> int:
-    from distill_lab._validation import check_random_state
+# ----------------------------------------------------------------------------- seeded initialization
+def torch_generator(random_state, device="cpu") -> torch.Generator:
+    """A torch.Generator on `device` seeded from an int / None / numpy RNG (sklearn convention);
+    a torch.Generator is returned as it is. The one way the package turns `random_state` into
+    torch randomness (model weights, generative networks, their minibatches and noise)."""
+    if isinstance(random_state, torch.Generator):
+        return random_state
+    seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    return torch.Generator(device=device).manual_seed(seed)
 
-    return int(check_random_state(random_state).randint(2**31 - 1))
+
+def init_parameters_(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Re-draw every Linear / Conv / Embedding weight from `generator` (PyTorch's default laws),
+    in the order the layers were registered, never from the global RNG.
+
+    Linear and convolution layers get kaiming-uniform(a=sqrt(5)) weights and
+    uniform(+-1/sqrt(fan_in)) biases, as `reset_parameters` would; embeddings get N(0, 1).
+    Norm layers keep their deterministic ones / zeros. For a CPU generator seeded with s this gives
+    exactly the weights that `torch.manual_seed(s)` followed by construction would.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            weight = _raw_weight(layer)
+            with torch.no_grad():
+                nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+                if layer.bias is not None:
+                    fan_in = weight.shape[1] * weight[0, 0].numel()
+                    bound = 1.0 / math.sqrt(fan_in)
+                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        elif isinstance(layer, nn.Embedding):
+            with torch.no_grad():
+                nn.init.normal_(layer.weight, generator=generator)
+    return module
+
+
+def _raw_weight(layer: nn.Module) -> torch.Tensor:
+    # A spectral-normalized layer keeps its trainable weight in parametrizations.weight.original.
+    if parametrize.is_parametrized(layer, "weight"):
+        return layer.parametrizations.weight.original
+    return layer.weight

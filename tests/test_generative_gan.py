@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from distill_lab.generative.gan import ConditionalGAN, Discriminator, Generator
-from distill_lab.generative.layers import init_parameters_, spectral_norm
+from distill_lab.generative.layers import spectral_norm
+from distill_lab.models import init_parameters_
 
 
 def _digits_subset(per_class=15):

@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
 from .._validation import check_random_state, check_X_y, resolve_device
+from ..models import torch_generator  # re-exported: the generative modules take it from here
 from .checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from .layers import check_image_shape
 
@@ -45,14 +46,6 @@ def autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-def torch_generator(random_state, device="cpu") -> torch.Generator:
-    """A torch.Generator on `device` seeded from an int / None / numpy RNG (sklearn convention)."""
-    if isinstance(random_state, torch.Generator):
-        return random_state
-    seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
-    return torch.Generator(device=device).manual_seed(seed)
 
 
 def check_n_per_class(n_per_class) -> int:

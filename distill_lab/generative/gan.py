@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models import init_parameters_
 from .base import BaseGenerator
-from .layers import check_image_shape, init_parameters_, spectral_norm
+from .layers import check_image_shape, spectral_norm
 
 __all__ = ["Generator", "Discriminator", "ConditionalGAN", "discriminator_loss", "generator_loss"]
 

@@ -1,9 +1,10 @@
-"""Building blocks shared by the generative networks: seeded initialization, spectral
-normalization (Miyato et al., ICLR 2018) and the sinusoidal time embedding of Transformers / DDPM
-(Vaswani et al., 2017; Ho et al., 2020).
+"""Building blocks shared by the generative networks: spectral normalization (Miyato et al., ICLR
+2018) and the sinusoidal time embedding of Transformers / DDPM (Vaswani et al., 2017; Ho et al.,
+2020).
 
-Weights are drawn from a local `torch.Generator`, never from the global RNG, so the same
-`random_state` always builds the same network.
+Weights are drawn from a local `torch.Generator` by `distill_lab.models.init_parameters_` (the
+package's one seeded initialization), never from the global RNG, so the same `random_state` always
+builds the same network.
 """
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-__all__ = ["SUPPORTED_SIZES", "check_image_shape", "init_parameters_", "spectral_norm",
-           "timestep_embedding"]
+__all__ = ["SUPPORTED_SIZES", "check_image_shape", "spectral_norm", "timestep_embedding"]
 
 # Height = width values the networks support: two stride-2 stages need H divisible by 4.
 SUPPORTED_SIZES = (8, 12, 16, 20, 24, 28, 32)
@@ -33,35 +33,6 @@ def check_image_shape(image_shape) -> tuple[int, int, int]:
                          f" allowed: (C, H, H) with 1 <= C <= 4 and H in {SUPPORTED_SIZES}, e.g. "
                          "(1, 8, 8) for digits or (1, 28, 28) for MNIST")
     return shape
-
-
-def init_parameters_(module: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Re-draw every Linear / Conv / Embedding weight from `generator` (PyTorch's default laws).
-
-    Linear and convolution layers get kaiming-uniform(a=sqrt(5)) weights and
-    uniform(+-1/sqrt(fan_in)) biases, as `reset_parameters` would; embeddings get N(0, 1).
-    Norm layers keep their deterministic ones / zeros.
-    """
-    for layer in module.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            weight = _raw_weight(layer)
-            with torch.no_grad():
-                nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
-                if layer.bias is not None:
-                    fan_in = weight.shape[1] * weight[0, 0].numel()
-                    bound = 1.0 / math.sqrt(fan_in)
-                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
-        elif isinstance(layer, nn.Embedding):
-            with torch.no_grad():
-                nn.init.normal_(layer.weight, generator=generator)
-    return module
-
-
-def _raw_weight(layer: nn.Module) -> torch.Tensor:
-    # A spectral-normalized layer keeps its trainable weight in parametrizations.weight.original.
-    if parametrize.is_parametrized(layer, "weight"):
-        return layer.parametrizations.weight.original
-    return layer.weight
 
 
 class _SpectralNorm(nn.Module):

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import check_image_shape, init_parameters_, timestep_embedding
+from ..models import init_parameters_
+from .layers import check_image_shape, timestep_embedding
 
 __all__ = ["UNet"]
 
