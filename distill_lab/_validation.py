@@ -12,7 +12,7 @@ import scipy.sparse
 from sklearn.utils import check_random_state as _sklearn_random_state
 
 __all__ = ["check_array_2d", "check_X_y", "check_labels", "resolve_budget",
-           "check_random_state", "resolve_device", "split_budget"]
+           "check_random_state", "resolve_device", "available_devices", "split_budget"]
 
 _LABEL_HINT = ("encode them first, e.g. y = sklearn.preprocessing.LabelEncoder().fit_transform(y) "
                "(and .inverse_transform to map the picks back)")
@@ -162,15 +162,31 @@ def split_budget(y: np.ndarray, budget: int, name: str = "budget") -> dict[int, 
     return {int(c): int(a) for c, a in zip(classes, alloc)}
 
 
+def available_devices() -> list:
+    """The devices torch can use on this machine, by name: 'cpu', then 'cuda:0', 'cuda:1', ...
+    and 'mps' where present."""
+    import torch  # lazy: the numpy-only parts of the package never pay for it
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
 def resolve_device(device="auto"):
-    """Resolve "auto" (cuda, then mps, then cpu) or check an explicit device name."""
+    """The package's one device helper: a torch.device from "auto" (cuda, then mps, then cpu),
+    "cpu", "cuda", "cuda:N", "mps" or a torch.device. A device this machine does not have is a
+    ValueError naming the value and the devices found, raised before any work."""
     import torch
 
     if isinstance(device, torch.device):
         device = str(device)
     if not isinstance(device, str):
-        raise TypeError(f"device must be a string such as 'auto', 'cpu', 'cuda' or 'mps', got "
-                        f"{_short(device)}")
+        raise TypeError(f"device must be a string such as 'auto', 'cpu', 'cuda', 'cuda:0' or "
+                        f"'mps', or a torch.device, got {_short(device)}")
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -178,14 +194,21 @@ def resolve_device(device="auto"):
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    kind = device.split(":")[0]
-    if kind not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'mps'")
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but no CUDA GPU is available; use "
-                         "device='auto' to fall back to the CPU")
-    if kind == "mps" and not (getattr(torch.backends, "mps", None)
-                              and torch.backends.mps.is_available()):
-        raise ValueError(f"device={device!r} was asked for but MPS is not available; use "
-                         "device='auto' or 'cpu'")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', "
+                         "'cuda:N' or 'mps'")
+    if resolved.type == "cpu":
+        return resolved
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None)
+    present = (cuda and (resolved.index is None or resolved.index < torch.cuda.device_count())
+               if resolved.type == "cuda" else mps is not None and mps.is_available())
+    if not present:
+        raise ValueError(f"device={device!r} asks for a device this machine does not have "
+                         f"(devices found: {', '.join(available_devices())}); use "
+                         "device='auto' (the best one found) or 'cpu'")
+    return resolved

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numbers
 import warnings
 
-__all__ = ["DEVICES", "check_parameters", "check_dataset", "check_declared", "available_devices"]
+__all__ = ["DEVICES", "check_parameters", "check_dataset", "check_declared"]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -52,19 +52,6 @@ _SCHEMA = {"dataset": _dataset, "budget": _budget, "seed": _seed, "device": _dev
            "quick": _quick}
 
 
-def available_devices() -> list[str]:
-    """The devices torch can use on this machine: 'cpu', then 'cuda' and 'mps' when present."""
-    import torch  # lazy: only a run that asks for a GPU pays for the import
-
-    found = ["cpu"]
-    if torch.cuda.is_available():
-        found.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        found.append("mps")
-    return found
-
-
 def check_parameters(parameters: dict, *, where: str = "", check_devices: bool = True,
                      check_data: bool = True) -> dict:
     """Raise a ValueError naming the first shared parameter whose value the schema refuses, and,
@@ -78,13 +65,14 @@ def check_parameters(parameters: dict, *, where: str = "", check_devices: bool =
         if name in parameters and (rule := allowed(parameters[name])) is not None:
             raise ValueError(f"{where}parameter {name}={parameters[name]!r} is not allowed: "
                              f"{name} must be {rule}")
-    device = parameters.get("device")
-    if check_devices and device in ("cuda", "mps"):
-        found = available_devices()
-        if device not in found:
-            raise ValueError(f"{where}parameter device={device!r} asks for a device this machine "
-                             f"does not have (devices found: {', '.join(found)}); use "
-                             "device='auto' (the best one found) or 'cpu'")
+    if check_devices and parameters.get("device") in ("cuda", "mps"):
+        # lazy: only a run that asks for a GPU pays for importing torch
+        from distill_lab._validation import resolve_device
+
+        try:
+            resolve_device(parameters["device"])
+        except ValueError as exc:  # it names the value and the devices found
+            raise ValueError(f"{where}parameter {exc}") from None
     checked = dict(parameters)
     if check_data and "dataset" in parameters:  # last: it may read a whole file
         checked["dataset"] = check_dataset(parameters, where=where)
