@@ -15,7 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from distill_lab._validation import (check_labels, check_random_state, check_X_y, resolve_budget,
-                                     split_budget)
+                                     resolve_device, split_budget)
 from distill_lab.criteria import entropy as ent
 from distill_lab.criteria import top_k
 from distill_lab.criteria.representative import kcenter_greedy
@@ -33,13 +33,15 @@ ACTIVE_CONFIG = TrainConfig(epochs=1.0, batch_size=32, lr=3e-2)   # used with a 
 @dataclass
 class ActiveResult:
     """indices in query order (initial set first); the learning curve: test accuracy after
-    training on the first `labeled_sizes[r]` indices; seconds of the whole loop."""
+    training on the first `labeled_sizes[r]` indices; seconds of the whole loop; the device every
+    round trained on."""
 
     indices: np.ndarray
     labeled_sizes: np.ndarray
     accuracies: np.ndarray
     seconds: float
     strategy: str
+    device: str = "cpu"
 
 
 def initial_set(y, size: int, random_state=None) -> np.ndarray:
@@ -138,13 +140,15 @@ def active_learning(X, y, X_test, y_test, *, budget, initial_size=20, batch_size
                     strategy="entropy", model="logreg", n_classes=None, image_shape=None,
                     config: TrainConfig = ACTIVE_CONFIG, steps: int | None = 200,
                     diversity: bool = False, candidates: int = 4, mc_samples: int = 20,
-                    dropout: float = 0.5, device="cpu", random_state=None,
+                    dropout: float = 0.5, device="auto", random_state=None,
                     verbose: bool = True) -> ActiveResult:
     """Label `budget` samples of X (int or fraction), `batch_size` per round, starting from a
     class-balanced `initial_size` set; each round trains a fresh `model` for `steps` steps.
 
     diversity=True queries, among the `candidates * batch_size` top-scored pool samples, a
-    k-center cover in the model's embedding. Returns indices in query order and the learning curve.
+    k-center cover in the model's embedding. Every round trains on `device` ("auto": cuda, then
+    mps, then cpu), resolved once before any work. Returns indices in query order and the
+    learning curve.
     """
     X, y = check_X_y(X, y)
     X_test, y_test = check_X_y(X_test, y_test, "X_test", "y_test")
@@ -160,6 +164,7 @@ def active_learning(X, y, X_test, y_test, *, budget, initial_size=20, batch_size
             or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be an int >= 1")
     n_classes = int(max(y.max(), y_test.max())) + 1 if n_classes is None else n_classes
+    device = resolve_device(device)
     rng = check_random_state(random_state)
     start = time.perf_counter()
     labeled = initial_set(y, k0, rng)
@@ -183,29 +188,33 @@ def active_learning(X, y, X_test, y_test, *, budget, initial_size=20, batch_size
             batch = pool[top_k(scores, b)]
         labeled = np.concatenate([labeled, batch])
     return ActiveResult(labeled.astype(np.int64), np.asarray(sizes), np.asarray(accs),
-                        time.perf_counter() - start, strategy)
+                        time.perf_counter() - start, strategy, str(device))
 
 
 def one_shot_curve(X, y, X_test, y_test, sizes, *, selector="random", selector_params=None,
                    model="logreg", n_classes=None, image_shape=None, config=ACTIVE_CONFIG, steps=200,
-                   device="cpu", random_state=None) -> ActiveResult:
+                   device="auto", random_state=None) -> ActiveResult:
     """The same learning curve for a one-shot selector: select each size from scratch, train a
-    fresh model the same way as `active_learning` does, record the test accuracy."""
-    from distill_lab.selectors.registry import make_selector   # selectors import this module's peers
+    fresh model the same way as `active_learning` does, record the test accuracy. `device`
+    serves the selector's proxy too (a `device` in selector_params must be the same)."""
+    # lazy: selectors import this module's peers
+    from distill_lab.selectors.registry import make_selector_on
 
     X, y = check_X_y(X, y)
     n_classes = int(max(y.max(), np.max(y_test))) + 1 if n_classes is None else n_classes
+    device = resolve_device(device)
     rng = check_random_state(random_state)
     start, accs, idx = time.perf_counter(), [], np.array([], dtype=np.int64)
     for size in sizes:
-        sel = make_selector(selector, budget=int(size), random_state=rng.randint(2**31 - 1),
-                            **(selector_params or {})).fit(X, y)
+        sel = make_selector_on(selector, device, budget=int(size),
+                               random_state=rng.randint(2**31 - 1),
+                               **(selector_params or {})).fit(X, y)
         idx = sel.indices_
         net = _fit(X.astype(np.float32), y, idx, n_classes, model, image_shape, config, steps,
                    device, rng.randint(2**31 - 1))
         accs.append(accuracy(net, X_test, y_test))
     return ActiveResult(idx, np.asarray(sizes), np.asarray(accs), time.perf_counter() - start,
-                        selector)
+                        selector, str(device))
 
 
 def compare_strategies(X, y, X_test, y_test, strategies, seeds=(0, 1, 2), *, verbose=True,

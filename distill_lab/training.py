@@ -185,17 +185,20 @@ def _apply(fn, model, X, batch_size, device):
 
 
 def predict_proba(model: nn.Module, X, *, batch_size: int = 1024, device=None) -> np.ndarray:
-    """Softmax probabilities (n, n_classes)."""
+    """Softmax probabilities (n, n_classes). device=None runs on the model's own device (where
+    its parameters are, i.e. where it was trained); a device moves the model there first."""
     return _apply(lambda xb: torch.softmax(model(xb), dim=1), model, X, batch_size, device)
 
 
 def embed(model: nn.Module, X, *, batch_size: int = 1024, device=None) -> np.ndarray:
-    """Penultimate features (n, 128) from `model.embed`."""
+    """Penultimate features (n, 128) from `model.embed`. device=None: the model's own device
+    (see predict_proba)."""
     return _apply(model.embed, model, X, batch_size, device)
 
 
 def accuracy(model: nn.Module, X, y, *, batch_size: int = 1024, device=None) -> float:
-    """Fraction of samples whose arg-max prediction equals the label."""
+    """Fraction of samples whose arg-max prediction equals the label. device=None: the model's
+    own device (see predict_proba)."""
     y = check_labels(y, n_samples=len(X))
     pred = _apply(lambda xb: model(xb).argmax(dim=1), model, X, batch_size, device)
     return float(np.mean(pred == y))

@@ -9,7 +9,7 @@ def make_row(method, budget, acc, std=0.5, full=97.0, ttr=8.0, sel=0.1, t_full=8
             "budget": budget, "n_selected": round(budget * 1000), "seeds": 3,
             "accuracy_mean": acc, "accuracy_std": std, "full_accuracy": full, "drop": full - acc,
             "train_time_ratio": ttr, "selection_seconds": sel,
-            "end_to_end_ratio": t_full / (sel + t_s), "device": "cpu"}
+            "end_to_end_ratio": t_full / (sel + t_s), "device": "cpu", "device_select": "cpu"}
 
 
 def make_rows(best_acc=95.5, best_ttr=8.0, best_sel=0.1, random_std=1.0):

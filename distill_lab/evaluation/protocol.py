@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from distill_lab._validation import resolve_device
 from distill_lab.augment import DSA_STRATEGY
 from distill_lab.models import make_model
-from distill_lab.selectors.registry import make_selector
+from distill_lab.selectors.registry import make_selector_on
 from distill_lab.training import TrainConfig, accuracy, steps_per_epoch, train
 
 __all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBaseline",
@@ -31,7 +31,7 @@ __all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBa
 
 ROW_FIELDS = ("dataset", "model", "protocol", "method", "budget", "n_selected", "seeds",
               "accuracy_mean", "accuracy_std", "full_accuracy", "drop", "train_time_ratio",
-              "selection_seconds", "end_to_end_ratio", "device")
+              "selection_seconds", "end_to_end_ratio", "device", "device_select")
 
 
 PROTOCOLS = ("compute", "epochs", "paper")
@@ -43,6 +43,10 @@ class Protocol:
 
     `width`, `mean` and `std` configure ConvNet-3 (its input standardization); `synthetic_epochs`
     is the epoch count for synthetic sets under protocol `paper` (None: the same as real ones).
+    `device` is resolved once, here ("auto": cuda, then mps, then cpu; a device this machine
+    lacks is an error naming the devices found): the protocol holds the resolved name, and
+    everything run under it (selectors' proxies, active learning, generators, evaluation
+    training) receives that device.
     """
 
     model: str = "convnet3"
@@ -63,6 +67,7 @@ class Protocol:
             raise ValueError(f"r={self.r!r} must be >= 1 (the distilled run's share is 1/r)")
         if len(self.seeds) < 1:
             raise ValueError("seeds must hold at least one seed")
+        object.__setattr__(self, "device", str(resolve_device(self.device)))  # frozen
 
 
 def default_protocol(dataset, protocol: str = "compute", seeds=(0, 1, 2), device="auto",
@@ -161,10 +166,13 @@ def budget_fraction(budget, n_train: int) -> float:
     return float(budget)
 
 
-def result_row(dataset, protocol, full, method, budget, n_selected, accs, train_secs, sel_secs):
+def result_row(dataset, protocol, full, method, budget, n_selected, accs, train_secs, sel_secs,
+               device_select=None):
     """One row of docs/design.md's schema from per-seed accuracies (fractions) and times (seconds):
     accuracy in %, drop = A_full - A_S in points, median time ratios; `budget` (a selector's: a
-    count or a fraction) is stored as a fraction of the training set, its count in n_selected."""
+    count or a fraction) is stored as a fraction of the training set, its count in n_selected.
+    `device` is where the evaluation trained (the protocol's), `device_select` where the set was
+    made ('cpu' for numpy work, None where nothing was made or it was not recorded)."""
     t_full = full.median_seconds
     t_s = float(np.median(train_secs))
     t_sel = float(np.median(sel_secs))
@@ -178,29 +186,38 @@ def result_row(dataset, protocol, full, method, budget, n_selected, accs, train_
         "full_accuracy": 100 * full.accuracy, "drop": 100 * (full.accuracy - mean),
         "train_time_ratio": t_full / t_s, "selection_seconds": t_sel,
         "end_to_end_ratio": t_full / (t_sel + t_s),
-        "device": str(resolve_device(protocol.device)),
+        "device": protocol.device, "device_select": device_select,
     }
 
 
 def evaluate_selector(dataset, name: str, budget, protocol: Protocol, full: FullBaseline, *,
                       label: str | None = None, use_weights: bool = True, **params) -> dict:
     """Select with `make_selector(name, budget=..., random_state=seed, **params)` for each seed,
-    train on the picks, and return one result row."""
+    on the protocol's device (`make_selector_on`), train on the picks, and return one result row
+    (`device_select`: the selector's `device_`)."""
+    used = {}
+
     def make_set(seed):
-        selector = make_selector(name, budget=budget, random_state=seed, **params)
+        selector = make_selector_on(name, protocol.device, budget=budget, random_state=seed,
+                                    **params)
         idx = selector.fit(dataset.X_train, dataset.y_train).indices_
+        used["device"] = selector.device_
         weights = selector.weights_ if use_weights else None
         return dataset.X_train[idx], dataset.y_train[idx], weights
 
-    return _evaluate_sets(dataset, label or name, make_set, protocol, full, budget,
-                          synthetic=False)
+    row = _evaluate_sets(dataset, label or name, make_set, protocol, full, budget,
+                         synthetic=False)
+    return {**row, "device_select": used["device"]}
 
 
 def evaluate_synthetic(dataset, method: str, make_set, protocol: Protocol, full: FullBaseline,
-                       budget=None) -> dict:
+                       budget=None, *, device_select=None) -> dict:
     """Row for a synthetic or externally selected set: `make_set(seed)` returns (X, y, weights)
-    and its cost is timed as selection (generation) time."""
-    return _evaluate_sets(dataset, method, make_set, protocol, full, budget, synthetic=True)
+    and its cost is timed as selection (generation) time. `device_select` names the device
+    make_set ran on, for the row (give it `protocol.device` and run there; 'cpu' for a numpy-only
+    set; None: not recorded)."""
+    row = _evaluate_sets(dataset, method, make_set, protocol, full, budget, synthetic=True)
+    return {**row, "device_select": None if device_select is None else str(device_select)}
 
 
 def _evaluate_sets(dataset, method, make_set, protocol, full, budget, synthetic):

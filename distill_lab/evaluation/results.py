@@ -7,6 +7,8 @@ A row is one dict per (method, budget) with the fields of `protocol.ROW_FIELDS`;
 drops are in percentage points, ratios are t_full / t. `budget` is always the fraction of the
 training set kept, in (0, 1]; `n_selected` its count; rows of sets counted per class add `ipc`
 (images per class). The time ratios are None where a protocol makes them meaningless (`paper`).
+`device` is where the evaluation trained, `device_select` where the set was made (rows written
+before it was recorded, such as the committed benchmarks/results, lack it).
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ __all__ = ["Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best
 _NUMERIC = ("budget", "n_selected", "seeds", "accuracy_mean", "accuracy_std", "full_accuracy",
             "drop", "train_time_ratio", "selection_seconds", "end_to_end_ratio")
 _RATIOS = ("train_time_ratio", "end_to_end_ratio")  # None: not measured (protocol `paper`)
+# Fields added to ROW_FIELDS after rows were committed: checked where a row has them.
+_RECORDED_SINCE = ("device_select",)
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,15 @@ def validate_rows(rows, fields=ROW_FIELDS, *, ratios_required: bool = False) -> 
     """Check that `rows` is a list of dicts with every field of `fields` (all of ROW_FIELDS by
     default; a plot passes the few it reads); numeric fields among them are finite numbers (the
     time ratios may be None, unless `ratios_required`), `budget` a fraction in (0, 1],
-    `n_selected` an int >= 1, and `ipc`, where a row has it, an int >= 1."""
+    `n_selected` an int >= 1, and `ipc`, where a row has it, an int >= 1. `device_select` may be
+    missing (older rows) and is otherwise a device name or None; `device` a device name."""
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"rows must be a non-empty list of result dicts, got {type(rows).__name__}"
                          f"{' (empty)' if isinstance(rows, list) else ''}")
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise ValueError(f"rows[{i}] must be a dict, got {type(row).__name__}")
-        missing = [f for f in fields if f not in row]
+        missing = [f for f in fields if f not in row and f not in _RECORDED_SINCE]
         if missing:
             raise ValueError(f"rows[{i}] (method={row.get('method')!r}) lacks fields {missing}; "
                              f"a row needs {list(fields)}")
@@ -65,6 +70,7 @@ def validate_rows(rows, fields=ROW_FIELDS, *, ratios_required: bool = False) -> 
             raise ValueError(f"rows[{i}] (method={row['method']!r}) has non-numeric or non-finite "
                              f"{ {f: row[f] for f in bad} }; these fields must be finite numbers")
         _check_counts(i, row, fields)
+        _check_devices(i, row, fields)
     return rows
 
 
@@ -88,6 +94,17 @@ def _check_counts(i, row, fields) -> None:
         raise ValueError(f"{where} has n_selected={row['n_selected']!r}: an int >= 1 is needed")
     if "ipc" in row and not _is_count(row["ipc"]):
         raise ValueError(f"{where} has ipc={row['ipc']!r}: images per class, an int >= 1")
+
+
+def _check_devices(i, row, fields) -> None:
+    """`device` a device name such as 'cpu' or 'cuda'; `device_select` one or None."""
+    for field in ("device", "device_select"):
+        if field in fields and field in row and not (
+                isinstance(row[field], str) or (field == "device_select" and row[field] is None)):
+            raise ValueError(f"rows[{i}] (method={row['method']!r}) has {field}={row[field]!r}: "
+                             "the name of a torch device such as 'cpu' or 'cuda'"
+                             + (", or None where no set was made" if field == "device_select"
+                                else ""))
 
 
 def load_rows(path) -> list:

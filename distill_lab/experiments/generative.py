@@ -11,7 +11,9 @@ matching (DM, Zhao & Bilen 2023), under the evaluation protocol of docs/design.m
 for. Writes OUT/generative_<dataset>.json: result rows with `ipc` (images per class),
 generator_seconds (the shared generator's training, included in selection_seconds),
 label_fidelity, fd_convnet (Frechet distance on the project's ConvNet embedding, not FID) and
-break_even (trainings after which the generator has paid for itself); and a .meta.json beside it.
+break_even (trainings after which the generator has paid for itself), `device` (evaluation) and
+`device_select` (where the set was made: the generators, the reference proxy and DM all run on the
+protocol's device, resolved once; random picks on numpy, 'cpu'); and a .meta.json beside it.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from tqdm.auto import tqdm
 
 from distill_lab import data
 from distill_lab._io import atomic_write_json
+from distill_lab._validation import resolve_device
 from distill_lab.evaluation import default_protocol, evaluate_synthetic, run_full
 from distill_lab.experiments.options import (add_common_options, flat, positive_int,
                                              result_stem, write_rows)
@@ -153,10 +156,19 @@ def quality(reference, ds, X_syn, y_syn):
             "fd_convnet": embedding_frechet_distance(reference, ds.X_train, X_syn)}
 
 
-def method_row(ds, method, k, make_set, generator_seconds, protocol, full, reference):
+def set_device(method, gan, ddpm, device) -> str:
+    """The device a method's set is made on: random picks on numpy ('cpu'), a generator's samples
+    where it trained (the +select reference embeds on `device` too), DM on `device`."""
+    generator = {"gan": gan, "diffusion": ddpm}.get(method.split("+")[0])
+    return "cpu" if method == "random" else str(generator.device_ if generator else device)
+
+
+def method_row(ds, method, k, make_set, generator_seconds, protocol, full, reference,
+               device_select=None):
     """One row: the set made and trained on for every seed, its quality probed on seed 0's set."""
     make_set = SeedCache(make_set)
-    row = evaluate_synthetic(ds, method, make_set, protocol, full, budget=k * ds.n_classes)
+    row = evaluate_synthetic(ds, method, make_set, protocol, full, budget=k * ds.n_classes,
+                             device_select=device_select)
     row["ipc"] = k
     X, y, _ = make_set(0)
     return with_generator_cost(row, full, generator_seconds, quality(reference, ds, X, y))
@@ -166,7 +178,10 @@ def method_row(ds, method, k, make_set, generator_seconds, protocol, full, refer
 def run_generative(dataset, *, size="full", device="auto", seeds=(0, 1, 2), ipcs=(10, 50),
                    methods=METHODS, overrides=None, n_train=None, verbose=False):
     """Rows and meta of one benchmark. `size`: smoke, quick or full (SIZES); `overrides` replaces
-    Size fields (e.g. dm_iterations); `n_train` a stratified training subsample."""
+    Size fields (e.g. dm_iterations); `n_train` a stratified training subsample. `device` is
+    resolved once, before any work, and every phase (evaluation, reference proxy, GAN, DDPM, DM)
+    runs on it."""
+    device = str(resolve_device(device))  # a missing GPU fails before the data is loaded
     ds = data.load(dataset)
     if n_train is not None:
         ds = data.subsample(ds, n_train, random_state=0)
@@ -178,15 +193,16 @@ def run_generative(dataset, *, size="full", device="auto", seeds=(0, 1, 2), ipcs
     start = time.perf_counter()
     reference = fit_proxy(ds.X_train, ds.y_train, n_classes=ds.n_classes,
                           image_shape=ds.image_shape, model="convnet",
-                          epochs=cfg.reference_epochs, device=device, random_state=0)
+                          epochs=cfg.reference_epochs, device=protocol.device, random_state=0)
     t_ref = time.perf_counter() - start
-    gan, ddpm = train_generators(ds, cfg, device, verbose, methods)
+    gan, ddpm = train_generators(ds, cfg, protocol.device, verbose, methods)
     dm_kw = dict(image_shape=ds.image_shape, n_classes=ds.n_classes, iterations=cfg.dm_iterations,
-                 width=dm_width, device=device, verbose=verbose)
+                 width=dm_width, device=protocol.device, verbose=verbose)
     jobs = [(k, *maker) for k in ipcs
             for maker in set_makers(ds, k, gan, ddpm, reference, t_ref, cfg, dm_kw)
             if maker[0] in methods]
-    rows = [method_row(ds, method, k, make_set, cost, protocol, full, reference)
+    rows = [method_row(ds, method, k, make_set, cost, protocol, full, reference,
+                       set_device(method, gan, ddpm, protocol.device))
             for k, method, make_set, cost in tqdm(jobs, desc=f"generative {ds.name}",
                                                   disable=not verbose)]
     meta = {"dataset": ds.name, "size": size, "ipcs": list(ipcs), "config": asdict(cfg),

@@ -7,7 +7,9 @@ table.
     distill-lab bench headline --smoke      # a 300-image digits subsample, two methods: seconds
 
 With `--workers N` or `--scheduler ADDR` the same rows are computed as tasks on a Dask cluster
-(`run_benchmark_on`).
+(`run_benchmark_on`). `--device` is resolved once, before any work; every phase of a row (proxy,
+active learning, evaluation training) runs on it, and each row records `device` (evaluation) and
+`device_select` (making the set).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from distill_lab import data
+from distill_lab._validation import resolve_device
 from distill_lab.active import active_learning
 from distill_lab.evaluation.protocol import (RANDOM_BASELINE, ROW_FIELDS, FullBaseline,
                                               default_protocol, evaluate,
@@ -26,7 +29,7 @@ from distill_lab.evaluation.protocol import (RANDOM_BASELINE, ROW_FIELDS, FullBa
 from distill_lab.evaluation.results import format_table
 from distill_lab.experiments.options import (add_common_options, flat, machine, positive_int,
                                              result_stem, write_rows, write_text)
-from distill_lab.selectors.registry import make_selector
+from distill_lab.selectors.registry import make_selector_on
 
 __all__ = ["benchmark_methods", "run_benchmark", "run_benchmark_on", "add_arguments", "run",
            "DEFAULT_BUDGETS", "EXTRA_METHODS", "SUMMARY"]
@@ -71,34 +74,43 @@ def benchmark_methods(dataset, include=None) -> dict:
     return specs
 
 
-def kmeans_centroids_set(dataset, budget, seed, features):
-    """K-means centroids as a synthetic set (labels from their class), timed as selection."""
-    sel = make_selector("kmeans", budget=budget, class_balanced=True, features=features,
-                        random_state=seed, image_shape=dataset.image_shape)
+def kmeans_centroids_set(dataset, budget, seed, features, device):
+    """K-means centroids as a synthetic set (labels from their class), timed as selection; a proxy
+    for embedding features trains on `device`."""
+    sel = make_selector_on("kmeans", device, budget=budget, class_balanced=True,
+                           features=features, random_state=seed, image_shape=dataset.image_shape)
     sel.fit(dataset.X_train, dataset.y_train)
     return sel.centroids_.astype(np.float32), sel.centroid_labels_, None
 
 
-def active_entropy_set(dataset, budget, seed, rounds: int = 8):
-    """Entropy-driven active learning with an MLP learner: a class-balanced start of a fifth of
-    the budget, then `rounds` batches; the whole loop is selection time."""
+def active_entropy_set(dataset, budget, seed, device, rounds: int = 8):
+    """Entropy-driven active learning with an MLP learner on `device`: a class-balanced start of
+    a fifth of the budget, then `rounds` batches; the whole loop is selection time."""
     k = max(1, round(budget * len(dataset.y_train)))
     k0 = max(dataset.n_classes, k // 5)
     batch = max(1, -(-(k - k0) // rounds))
     result = active_learning(dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test,
                              budget=k, initial_size=k0, batch_size=batch, strategy="entropy",
-                             model="mlp", n_classes=dataset.n_classes, random_state=seed,
-                             verbose=False)
+                             model="mlp", n_classes=dataset.n_classes, device=device,
+                             random_state=seed, verbose=False)
     idx = result.indices
     return dataset.X_train[idx], dataset.y_train[idx], None
 
 
-def extra_set_maker(label: str, dataset, budget):
-    """make_set(seed) -> (X, y, weights) of one of EXTRA_METHODS at `budget`."""
+def extra_row(label: str, dataset, budget, protocol, full) -> dict:
+    """The row of one of EXTRA_METHODS at `budget`, its set made on the protocol's device (k-means
+    on raw pixels runs on numpy: 'cpu')."""
+    device = protocol.device
     if label == "kmeans_centroids":
         features = benchmark_methods(dataset)["kmeans"]["features"]
-        return lambda seed: kmeans_centroids_set(dataset, budget, seed, features)
-    return lambda seed: active_entropy_set(dataset, budget, seed)
+        make_set = functools.partial(kmeans_centroids_set, dataset, budget, features=features,
+                                     device=device)
+        used = device if features == "embedding" else "cpu"
+    else:
+        make_set = functools.partial(active_entropy_set, dataset, budget, device=device)
+        used = device
+    return evaluate_synthetic(dataset, label, make_set, protocol, full, budget=budget,
+                              device_select=used)
 
 
 def load_dataset(name: str, n_train=None):
@@ -111,6 +123,7 @@ def run_benchmark(name: str, *, budgets=DEFAULT_BUDGETS, seeds=(0, 1, 2), device
                   include=None, n_train=None, verbose=True, client=None) -> list:
     """Rows for full, random, every method x budget and EXTRA_METHODS, in this process; or, given
     a dask.distributed `client`, as tasks on its cluster (run_benchmark_on: same rows and order)."""
+    device = str(resolve_device(device))  # before any work: a missing GPU fails here
     if client is not None:
         return run_benchmark_on(client, name, budgets=budgets, seeds=seeds, device=device,
                                 include=include, n_train=n_train, verbose=verbose)
@@ -123,8 +136,7 @@ def run_benchmark(name: str, *, budgets=DEFAULT_BUDGETS, seeds=(0, 1, 2), device
         if include and label not in include:
             continue
         for b in budgets:
-            rows.append(evaluate_synthetic(dataset, label, extra_set_maker(label, dataset, b),
-                                           protocol, full, budget=b))
+            rows.append(extra_row(label, dataset, b, protocol, full))
     return rows
 
 
@@ -151,8 +163,7 @@ def row_task(name: str, n_train, seeds, device, include, label: str, budget,
     if label == "full":  # evaluate over no budgets is the baseline's own row alone
         return evaluate(dataset, {}, (), protocol, full=full, verbose=False)[0]
     if label in EXTRA_METHODS:
-        return evaluate_synthetic(dataset, label, extra_set_maker(label, dataset, budget),
-                                  protocol, full, budget=budget)
+        return extra_row(label, dataset, budget, protocol, full)
     spec = dict({"random": RANDOM_BASELINE, **benchmark_methods(dataset, include)}[label])
     return evaluate_selector(dataset, spec.pop("name"), budget, protocol, full, label=label,
                              **spec)
@@ -165,6 +176,7 @@ def run_benchmark_on(client, name: str, *, budgets=DEFAULT_BUDGETS, seeds=(0, 1,
     for the same seeds (and thread count); only the times differ."""
     from distributed import as_completed  # lazy: the serial benchmark needs no Dask
 
+    device = str(resolve_device(device))  # here, before any task; the workers get the name
     labels = client.submit(method_labels, name, n_train, include, pure=False).result()
     fulls = client.gather([client.submit(full_task, name, n_train, seed, device, pure=False)
                            for seed in seeds])
@@ -221,7 +233,7 @@ def run(args, command: str) -> int:
             rows = run_benchmark(name, budgets=budgets, seeds=tuple(args.seeds),
                                  device=args.device, include=include, n_train=n_train,
                                  client=client)
-            rows = [{k: r[k] for k in ROW_FIELDS} for r in rows]
+            rows = [{k: r[k] for k in ROW_FIELDS} for r in rows]  # device_select included
             minutes = (time.perf_counter() - start) / 60
             table = format_table(rows)
             stem = result_stem(name, args.smoke)

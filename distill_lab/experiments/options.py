@@ -9,10 +9,11 @@ import platform
 from pathlib import Path
 
 from distill_lab._io import atomic_write_json, atomic_write_text
+from distill_lab._validation import resolve_device
 from distill_lab.evaluation.results import validate_rows
 
-__all__ = ["DEFAULT_OUT", "REPO_ROOT", "add_common_options", "positive_int", "flat",
-           "set_threads", "result_stem", "write_rows", "write_text", "machine", "repo_path"]
+__all__ = ["DEFAULT_OUT", "REPO_ROOT", "add_common_options", "positive_int", "device_name",
+           "flat", "set_threads", "result_stem", "write_rows", "write_text", "machine", "repo_path"]
 
 DEFAULT_OUT = "benchmarks/results"
 # The source checkout (notebooks/, tests/fixtures/): the timing experiments run its notebooks.
@@ -24,6 +25,16 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
     return value
+
+
+def device_name(text: str) -> str:
+    """--device, checked as it is parsed (a GPU this machine lacks fails before any work, naming
+    the devices found) and kept as typed: each experiment's protocol resolves it."""
+    try:
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def flat(values, type=str) -> list:
@@ -40,8 +51,9 @@ def add_common_options(parser, *, seeds=(0, 1, 2), device: bool = True,
         parser.add_argument("--seeds", type=int, nargs="+", default=list(seeds), metavar="SEED",
                             help=f"the seeds, a list (default: {' '.join(map(str, seeds))})")
     if device:
-        parser.add_argument("--device", default="auto",
-                            help="auto (cuda, then mps, then cpu), cpu, cuda, mps (default: auto)")
+        parser.add_argument("--device", default="auto", type=device_name,
+                            help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps "
+                                 "(default: auto)")
     if threads:
         parser.add_argument("--threads", type=positive_int, default=None,
                             help="torch CPU threads (default: torch's choice)")

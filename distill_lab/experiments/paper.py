@@ -88,6 +88,7 @@ def paper_rows(dataset, config: PaperConfig = None, verbose: bool = True) -> lis
     """One row per method x images-per-class (docs/design.md's row fields plus `ipc`, `published`,
     the configuration, and for DM the synthesis time), random and the full run in the same run."""
     config = config if config is not None else CPU_CONFIG
+    # the device, resolved once here: the selectors, DM and every evaluation run on it
     protocol = default_protocol(dataset, "paper", seeds=config.seeds, device=config.device,
                                 width=config.width)
     protocol = dataclasses.replace(
@@ -125,13 +126,14 @@ def _dm_row(dataset, method, ipc, protocol, full, config):
     dm = DistributionMatching(ipc, dataset.image_shape, dataset.n_classes,
                               iterations=config.dm_iterations, batch_real=config.dm_batch_real,
                               width=config.width, variant="mmd" if method == "dm_mmd" else "mean",
-                              strategy=protocol.config.augment, device=config.device,
+                              strategy=protocol.config.augment, device=protocol.device,
                               random_state=0, verbose=False)
     start = time.perf_counter()
     dm.fit(dataset.X_train, dataset.y_train)
     seconds = time.perf_counter() - start
     row = evaluate_synthetic(dataset, method, lambda seed: (dm.X_syn_, dm.y_syn_, None),
-                             protocol, full, budget=ipc * dataset.n_classes)
+                             protocol, full, budget=ipc * dataset.n_classes,
+                             device_select=dm.device_)
     return {**row, "selection_seconds": seconds, "synthesis_seconds": seconds,
             "dm_iterations": config.dm_iterations, "dm_batch_real": config.dm_batch_real}
 

@@ -2,10 +2,11 @@
 
 `fit` validates the data, the budget and every parameter before any work (no proxy is trained
 for a bad setting), splits the budget across classes when `class_balanced=True`, and records
-`indices_` (selection order), `weights_`, `scores_`, `budget_per_class_`, `n_features_in_` and
-`selection_seconds_`. Subclasses implement `_check_params` (the checks of their own parameters),
-`_prepare` (once, on all data) and `_select` (per pool), and may record more fitted attributes in
-`_finish` from what each pool's `_select` returned.
+`indices_` (selection order), `weights_`, `scores_`, `budget_per_class_`, `n_features_in_`,
+`selection_seconds_` and `device_` (the torch device of its proxy; 'cpu' where it runs on
+numpy). Subclasses implement `_check_params` (the checks of their own parameters), `_prepare`
+(once, on all data) and `_select` (per pool), and may record more fitted attributes in `_finish`
+from what each pool's `_select` returned.
 """
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ class BaseSelector(BaseEstimator):
         if not isinstance(self.class_balanced, (bool, np.bool_)):
             raise TypeError(f"class_balanced must be True or False, got "
                             f"{self.class_balanced!r}")
+
+    def _device(self) -> str:
+        """The device the selection runs on (resolved in `fit`): numpy here, so 'cpu'."""
+        return "cpu"
 
     def _prepare(self, X, y, rng) -> dict:
         """Work done once on all samples (e.g. a proxy model); returns a state dict."""
@@ -58,6 +63,7 @@ class BaseSelector(BaseEstimator):
                              f"is None: {why} (integer class labels 0..C-1){hint}")
         k = resolve_budget(self.budget, len(X))
         self._check_params(X.shape[1])
+        self.device_ = self._device()
         rng = check_random_state(self.random_state)
         per_class = split_budget(y, k) if self.class_balanced else None
         pools = ([(np.arange(len(X)), k)] if per_class is None else

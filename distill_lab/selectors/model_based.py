@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from distill_lab._validation import resolve_device
 from distill_lab.criteria import chunked, coverage, top_k
 from distill_lab.criteria import entropy as ent
 from distill_lab.criteria import facility_sparse as fsp
@@ -56,9 +57,12 @@ class _ProxyMixin:
             check_proxy(self.proxy_model, self.proxy_epochs, self.image_shape, n_features,
                         self.device)
 
+    def _device(self) -> str:
+        return str(resolve_device(self.device)) if self.uses_proxy else "cpu"
+
     def _proxy(self, X, y, rng) -> dict:
         return proxy_outputs(X, y, model=self.proxy_model, epochs=self.proxy_epochs,
-                             image_shape=self.image_shape, device=self.device,
+                             image_shape=self.image_shape, device=self.device_,
                              random_state=rng.randint(2**31 - 1))
 
     def _features(self, X, y, rng) -> np.ndarray:
