@@ -12,7 +12,8 @@ import scipy.sparse
 from sklearn.utils import check_random_state as _sklearn_random_state
 
 __all__ = ["check_array_2d", "check_X_y", "check_labels", "resolve_budget",
-           "check_random_state", "resolve_device", "available_devices", "split_budget"]
+           "check_random_state", "resolve_device", "available_devices", "split_budget",
+           "is_int", "check_chunk_size", "check_subset"]
 
 _LABEL_HINT = ("encode them first, e.g. y = sklearn.preprocessing.LabelEncoder().fit_transform(y) "
                "(and .inverse_transform to map the picks back)")
@@ -132,6 +133,37 @@ def resolve_budget(budget, n_samples: int, name: str = "budget") -> int:
         raise ValueError(f"{name}={budget} is out of range: a float budget is a fraction in "
                          f"(0, 1]; use an int for a sample count")
     return int(min(n_samples, max(1, round(float(budget) * n_samples))))
+
+
+def is_int(value) -> bool:
+    """An integer that is not a bool (numpy integers included): what a count or a seed must be."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_chunk_size(chunk_size, name: str = "chunk_size") -> int:
+    """A positive int: the rows of features held at once."""
+    if not is_int(chunk_size) or chunk_size < 1:
+        raise ValueError(f"{name}={chunk_size!r} must be a positive int (rows of features held "
+                         "at once)")
+    return int(chunk_size)
+
+
+def check_subset(indices, n_samples: int, name: str = "indices") -> np.ndarray:
+    """Return `indices` as a non-empty 1-D int64 array of unique positions in [0, n_samples)."""
+    arr = np.asarray(indices)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of sample positions, got shape "
+                         f"{arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer positions, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.min() < 0 or arr.max() >= n_samples:
+        raise ValueError(f"{name} must lie in [0, {n_samples}), got values from {arr.min()} "
+                         f"to {arr.max()}")
+    if len(np.unique(arr)) != len(arr):
+        raise ValueError(f"{name} must not repeat a sample, got {len(arr)} positions of which "
+                         f"{len(np.unique(arr))} are distinct")
+    return arr
 
 
 def split_budget(y: np.ndarray, budget: int, name: str = "budget") -> dict[int, int]:

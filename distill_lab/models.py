@@ -167,7 +167,7 @@ def make_model(name: str, n_features: int, n_classes: int, image_shape=None,
     return init_parameters_(model, generator)
 
 
-# ----------------------------------------------------------------------------- seeded initialization
+# ---------------------------------------------------------------------- seeded initialization
 def torch_generator(random_state, device="cpu") -> torch.Generator:
     """A torch.Generator on `device` seeded from an int / None / numpy RNG (sklearn convention);
     a torch.Generator is returned as it is. The one way the package turns `random_state` into

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 
 import numpy as np
 
-from distill_lab._validation import check_array_2d, check_labels
-from distill_lab.criteria.representative import (check_subset, median_gamma, similarity_matrix,
-                                                 sq_distances)
+from distill_lab._validation import check_array_2d, check_labels, check_subset, is_int
+from distill_lab.criteria import kernels
+from distill_lab.criteria.kernels import median_gamma, similarity_matrix, sq_distances
 
 __all__ = ["gradient_discrepancy", "kcenter_radius", "facility_location_value", "mmd2",
            "bilevel_loss", "brute_force", "greedy"]
@@ -57,7 +56,7 @@ def facility_location_value(X, indices, *, similarity="rbf", gamma=None) -> floa
 
     `similarity` is "rbf" (gamma=None: the median heuristic `median_gamma(X)`), "cosine", or
     "precomputed": X is then an (n, n) similarity matrix. Same kernels as
-    `criteria.representative.facility_location`, which maximizes F greedily.
+    `criteria.facility_dense.facility_location`, which maximizes F greedily.
     """
     if similarity == "precomputed":
         S = check_array_2d(X, name="X")
@@ -79,19 +78,13 @@ def mmd2(X, indices, gamma=None, *, chunk_size=2048) -> float:
 
     MMD^2 = mean K(D, D) + mean K(S, S) - 2 mean K(D, S), K = exp(-gamma ||a - b||^2), gamma=None:
     the median heuristic (as in facility location). Herding minimizes it greedily (with a linear
-    kernel); it is 0 for S = D.
+    kernel); it is 0 for S = D. Computed by `criteria.kernels.mmd2` over row chunks.
     """
     X = check_array_2d(X)
     indices = check_subset(indices, len(X))
+    kernels.check_similarity("rbf", gamma)
     gamma = median_gamma(X) if gamma is None else gamma
-    XS = X[indices]
-
-    def kernel_mean(A, B):  # mean of K(A, B) without holding it whole: row chunks (chunk, |B|)
-        total = sum(similarity_matrix(A[a:a + chunk_size], B, gamma=gamma).sum()
-                    for a in range(0, len(A), chunk_size))
-        return total / (len(A) * len(B))
-
-    return float(kernel_mean(X, X) + kernel_mean(XS, XS) - 2 * kernel_mean(X, XS))
+    return kernels.mmd2(X, X[indices], 1.0 / gamma, chunk_size=chunk_size)
 
 
 def _mean_log_loss(model, classes, X, y) -> float:
@@ -142,7 +135,7 @@ def _check_search(objective, n, k, maximize):
         raise TypeError(f"objective must be a callable f(indices) -> float, got "
                         f"{type(objective).__name__}")
     for name, value in (("n", n), ("k", k)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if not is_int(value):
             raise TypeError(f"{name} must be an int, got {value!r}")
     if n < 1 or not 1 <= k <= n:
         raise ValueError(f"need n >= 1 and 1 <= k <= n, got n={n}, k={k}")

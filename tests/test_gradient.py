@@ -229,7 +229,7 @@ def test_closed_form_inputs_are_validated():
 # ---- CRAIG ----
 
 def test_craig_delegates_to_facility_location(monkeypatch):
-    """craig must call representative.facility_location, not reimplement it (spy, always runs)."""
+    """craig must call facility_dense.facility_location, not reimplement it (spy, always runs)."""
     calls = []
 
     def spy(G, budget, *, similarity, gamma, optimizer, epsilon, random_state, return_objective):
@@ -238,8 +238,8 @@ def test_craig_delegates_to_facility_location(monkeypatch):
         return np.array([2, 0]), np.array([3.0, 1.0]), 4.0
 
     fake = types.SimpleNamespace(facility_location=spy)
-    monkeypatch.setitem(sys.modules, "distill_lab.criteria.representative", fake)
-    monkeypatch.setattr(distill_lab.criteria, "representative", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "distill_lab.criteria.facility_dense", fake)
+    monkeypatch.setattr(distill_lab.criteria, "facility_dense", fake, raising=False)
     G = np.arange(8.0).reshape(4, 2)
     indices, weights = craig(G, 0.5, similarity="cosine", random_state=7)
     assert len(calls) == 1
@@ -273,7 +273,7 @@ def discrepancy(G, indices, weights):
 
 
 def test_craig_weights_sum_to_n_and_beat_random_subsets():
-    pytest.importorskip("distill_lab.criteria.representative")
+    pytest.importorskip("distill_lab.criteria.facility_dense")
     G = clustered_gradients()
     n, k = len(G), 10
     indices, weights = craig(G, k, random_state=0)
@@ -288,7 +288,7 @@ def test_craig_weights_sum_to_n_and_beat_random_subsets():
 
 
 def test_craig_on_gradient_features_is_reproducible():
-    pytest.importorskip("distill_lab.criteria.representative")
+    pytest.importorskip("distill_lab.criteria.facility_dense")
     rng = np.random.default_rng(2)
     probs = rng.dirichlet(np.ones(4), size=60)
     y = rng.integers(0, 4, size=60)

@@ -1,8 +1,12 @@
-"""Representative criteria: hand-checked picks, brute-force and naive-greedy oracles."""
+"""Representative criteria (`kcenter`, `herding`, `facility_dense` with `lazy_greedy`, through the
+`representative` re-export): hand-checked picks, brute-force and naive-greedy oracles."""
+import math
+
 import numpy as np
 import pytest
 
 from distill_lab import problem
+from distill_lab.criteria import facility_dense, lazy_greedy
 from distill_lab.criteria import representative as rep
 
 
@@ -85,8 +89,8 @@ def naive_greedy_gaps(S, picks):
 @pytest.mark.parametrize("similarity", ["rbf", "cosine"])
 def test_lazy_facility_location_equals_plain_greedy(monkeypatch, n_neighbors, similarity):
     # Small neighbour lists and batches force every path: dense rows, sparse rows, re-batching.
-    monkeypatch.setattr(rep, "_N_NEIGHBORS", n_neighbors)
-    monkeypatch.setattr(rep, "_BATCH", 2)
+    monkeypatch.setattr(facility_dense, "_N_NEIGHBORS", n_neighbors)
+    monkeypatch.setattr(lazy_greedy, "_BATCH", 2)
     rng = np.random.default_rng(n_neighbors)
     for trial in range(4):
         n = int(rng.integers(30, 150))
@@ -113,6 +117,37 @@ def test_facility_location_matches_problem_greedy_and_brute_force():
         assert picks.tolist() == expected.tolist()
         _, opt = problem.brute_force(value, n, k, maximize=True)
         assert values[-1] <= opt + 1e-12
+
+
+@pytest.mark.parametrize("optimizer", ["lazy", "stochastic"])
+@pytest.mark.parametrize("similarity", ["rbf", "cosine"])
+def test_facility_engine_against_brute_force_on_tiny_instances(monkeypatch, optimizer,
+                                                                similarity):
+    # The engine (blocked kernel, neighbour lists, cover, optimizers) on every subset of tiny n:
+    # its reported objective is F of its picks, k = 1 is the exact optimum, and every k is within
+    # greedy's (1 - 1/e) of the brute-force optimum (stochastic: with epsilon's slack).
+    monkeypatch.setattr(facility_dense, "_N_NEIGHBORS", 2)   # sparse rows early: every path
+    rng = np.random.default_rng(11)
+    for trial in range(8):
+        n = int(rng.integers(4, 10))
+        X = rng.normal(size=(n, int(rng.integers(1, 4))))
+        gamma = rep.median_gamma(X) if similarity == "rbf" else None
+        S = rep.similarity_matrix(X, similarity=similarity, gamma=gamma)
+
+        def value(s):
+            return problem.facility_location_value(S, s, similarity="precomputed")
+
+        for k in range(1, min(n, 4) + 1):
+            picks, weights, objective = rep.facility_location(
+                X, k, similarity=similarity, gamma=gamma, chunk_size=int(rng.integers(1, 6)),
+                optimizer=optimizer, epsilon=0.1, random_state=trial, return_objective=True)
+            _, opt = problem.brute_force(value, n, k, maximize=True)
+            assert objective == pytest.approx(value(picks), rel=1e-12)
+            assert len(np.unique(picks)) == k and weights.sum() == n
+            if k == 1 and optimizer == "lazy":
+                assert objective == pytest.approx(opt, rel=1e-12)
+            slack = 0.1 if optimizer == "stochastic" else 0.0
+            assert objective >= (1 - 1 / math.e - slack) * opt - 1e-12
 
 
 def test_facility_location_weights_count_nearest_picks():

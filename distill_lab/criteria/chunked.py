@@ -1,5 +1,5 @@
 """Greedy k-center (Sener & Savarese 2018) and herding (Welling 2009) over row chunks: the picks of
-`representative.kcenter_greedy` and `representative.herding`, with peak memory beyond the input
+`kcenter.kcenter_greedy` and `herding.herding`, with peak memory beyond the input
 bounded by `chunk_size` rows of features plus a few (n,) vectors, for millions of samples.
 
 k-center also skips, exactly, the samples a new center cannot come closer to: if the new center q
@@ -9,31 +9,21 @@ triangle-inequality pruning of Elkan 2003). On clustered data a step then touche
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from tqdm.auto import tqdm
 
-from distill_lab._validation import check_array_2d, check_random_state, resolve_budget
-from distill_lab.criteria.representative import check_subset, sq_distances
+from distill_lab._validation import (check_array_2d, check_chunk_size, check_random_state,
+                                     check_subset, resolve_budget)
+from distill_lab.criteria.kernels import sq_distances
 
-__all__ = ["kcenter_chunked", "herding_chunked", "check_chunk_size"]
+__all__ = ["kcenter_chunked", "herding_chunked", "check_chunk_size"]  # the last from _validation
 
 _SLACK = 1e-4   # pruning margin in squared distance, relative to the largest squared norm
 
 
-def check_chunk_size(chunk_size) -> int:
-    """A positive int: the rows of features held at once."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) \
-            or chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size!r} must be a positive int (rows of features "
-                         "held at once)")
-    return int(chunk_size)
-
-
 class _Rows:
     """Centred rows of X, `chunk_size` at a time (the centred copy of X never exists whole).
-    Centring matches `representative._centered`, so every value is computed as there."""
+    Centring matches `kernels.centered`, so every value is computed as there."""
 
     def __init__(self, X, chunk_size):
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
@@ -63,7 +53,7 @@ class _Rows:
 
 def kcenter_chunked(X, budget, *, initial=None, random_state=None, chunk_size=8192,
                     verbose=False) -> np.ndarray:
-    """`representative.kcenter_greedy`'s picks (same arguments), holding at most `chunk_size`
+    """`kcenter.kcenter_greedy`'s picks (same arguments), holding at most `chunk_size`
     centred rows at once, and skipping the samples a new center cannot reach (module docstring)."""
     rows = _Rows(X, check_chunk_size(chunk_size))
     n, sq = len(rows.X), rows.sq
@@ -122,7 +112,7 @@ def kcenter_chunked(X, budget, *, initial=None, random_state=None, chunk_size=81
 
 
 def herding_chunked(X, budget, *, chunk_size=8192, verbose=False) -> np.ndarray:
-    """`representative.herding`'s picks, scoring `chunk_size` centred rows at a time: each step
+    """`herding.herding`'s picks, scoring `chunk_size` centred rows at a time: each step
     adds the sample minimising ||x||^2 + 2 x . total (ties: the lowest index), no repeats."""
     rows = _Rows(X, check_chunk_size(chunk_size))
     n = len(rows.X)

@@ -5,15 +5,16 @@ i itself and its k nearest samples (`knn_graph`). Time and memory grow as n * k,
 Adding j raises F_G by sum over the rows i whose list holds j of max(0, sim(i, j) - cover_i): a
 column of the graph, so one gain costs its column's length. The lazy greedy (Minoux 1978) and the
 stochastic greedy (Mirzasoleiman et al. 2015) run on these gains unchanged. With k = n - 1 the graph
-is complete and F_G is the dense objective of `representative.facility_location`.
+is complete and F_G is the dense objective of `facility_dense.facility_location`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from distill_lab._validation import check_array_2d, check_random_state, resolve_budget
+from distill_lab.criteria.facility_dense import check_optimizer
 from distill_lab.criteria.knn_graph import KNNGraph, check_knn, knn_graph, nearest
-from distill_lab.criteria.representative import check_optimizer, lazy_greedy
+from distill_lab.criteria.lazy_greedy import lazy_greedy
 from distill_lab.criteria.stochastic_greedy import stochastic_greedy
 
 __all__ = ["GraphCover", "greedy_on_graph", "graph_objective", "assign_to_picks",
@@ -103,7 +104,7 @@ def facility_location_knn(X, budget, *, n_neighbors=10, index="flat", n_probe=8,
                           gamma=None, optimizer="lazy", epsilon=0.01, random_state=None,
                           verbose=False, return_objective=False):
     """Facility location on the k-nearest-neighbour graph of X: what
-    `representative.facility_location` computes, at n * k cost (see the module docstring).
+    `facility_dense.facility_location` computes, at n * k cost (see the module docstring).
 
     `n_neighbors`, `index` ("flat" exact, "ivf" approximate) and `n_probe` build the graph
     (`knn_graph`); `similarity`, `gamma`, `optimizer`, `epsilon` and `random_state` mean what they

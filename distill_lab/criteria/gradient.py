@@ -7,15 +7,14 @@ gradient via facility location on per-sample gradient features (Mirzasoleiman et
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 
-from distill_lab._validation import check_array_2d, check_labels, resolve_budget
+from distill_lab._validation import (check_array_2d, check_chunk_size, check_labels, check_subset,
+                                     is_int, resolve_budget)
 from distill_lab.criteria.entropy import check_probs
 
 __all__ = ["el2n", "grand_last_layer", "gradient_features", "per_sample_grads", "grand", "craig",
@@ -135,8 +134,7 @@ def _as_input_tensor(X, dtype):
 
 def _grad_chunks(model, X, y, params, batch_size, verbose):
     """Yield exact per-sample gradients (B, P) chunk by chunk, so callers need not hold (n, P)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-            or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -214,7 +212,7 @@ def craig(G, budget, *, similarity="rbf", gamma=None, optimizer="lazy", epsilon=
     Mirzasoleiman et al. (2020) bound the gradient discrepancy ||sum_i g_i - sum_{j in S} w_j g_j||
     by sum_i min_{j in S} ||g_i - g_j||; turning distance into similarity makes shrinking that bound
     a facility-location maximisation, solved greedily by
-    `distill_lab.criteria.representative.facility_location` (`similarity` and its `gamma`,
+    `distill_lab.criteria.facility_dense.facility_location` (`similarity` and its `gamma`,
     `optimizer` "lazy" or "stochastic" and its `epsilon` are passed on to it).
     w_j = the number of samples that pick j represents (sum = n). Use `gradient_features` for G.
     Returns (indices (k,) int64 in selection order, weights (k,) float64), and with
@@ -222,9 +220,9 @@ def craig(G, budget, *, similarity="rbf", gamma=None, optimizer="lazy", epsilon=
     """
     G = check_array_2d(G, name="G")  # float32 stays float32: FL's cost scales with the itemsize
     k = resolve_budget(budget, len(G))
-    from distill_lab.criteria import representative  # the gradient scores do not need it
+    from distill_lab.criteria import facility_dense  # the gradient scores do not need it
 
-    indices, weights, objective = representative.facility_location(
+    indices, weights, objective = facility_dense.facility_location(
         G, k, similarity=similarity, gamma=gamma, optimizer=optimizer, epsilon=epsilon,
         random_state=random_state, return_objective=True)
     indices = np.asarray(indices, dtype=np.int64)
@@ -241,16 +239,14 @@ def craig_bound(G, indices, *, chunk_size=2048) -> float:
     similarity (RBF by default) rather than -L(S); this measures the bound for any picks.
     Rows are processed `chunk_size` at a time, so the (n, |S|) distances are never held at once.
     """
-    from distill_lab.criteria import representative  # the gradient scores do not need it
+    from distill_lab.criteria.kernels import sq_distances  # the gradient scores do not need it
 
     G = check_array_2d(G, name="G", dtype=np.float64)
-    indices = representative.check_subset(indices, len(G))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) \
-            or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    indices = check_subset(indices, len(G))
+    chunk_size = check_chunk_size(chunk_size)
     picks = G[indices]                                              # (k, P)
     total = 0.0
     for start in range(0, len(G), chunk_size):
-        d2 = representative.sq_distances(G[start:start + chunk_size], picks)  # (chunk, k)
+        d2 = sq_distances(G[start:start + chunk_size], picks)                 # (chunk, k)
         total += float(np.sqrt(d2.min(axis=1)).sum())
     return total

@@ -4,7 +4,7 @@ its `n_neighbors` most similar samples, found with faiss (Johnson et al. 2019) b
 n^2 (the sparse facility location of Wei et al. 2014 and Mirzasoleiman et al. 2020, §5).
 
 Neighbours are found by faiss in float32; the similarities on the graph's edges are then computed
-again exactly from the features (in their own dtype), with the kernels of `representative`.
+again exactly from the features (in their own dtype), with the kernels of `kernels`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from distill_lab._validation import check_random_state
-from distill_lab.criteria.representative import check_similarity, median_gamma, self_similarity
+from distill_lab.criteria.kernels import check_similarity, median_gamma, self_similarity
 
 __all__ = ["INDEXES", "KNNGraph", "check_knn", "knn_graph", "edge_similarities", "nearest"]
 

@@ -35,7 +35,7 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
 
 
 def save_checkpoint(path, meta: dict, state: dict) -> Path:
-    """Write {format, meta, state} to `path` atomically (flushed and fsynced) and return the path."""
+    """Write {format, meta, state} to `path` atomically (fsynced) and return the path."""
     # One run writes a checkpoint path at a time (resuming assumes it too), so a temporary file
     # of `path` that exists before this save starts was left by an earlier save that was killed
     # before its cleanup could run (SIGKILL, out of memory, a restarted kernel).

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
 from .. import augment as dsa
+from ..criteria import kernels
 from .._validation import check_random_state
 from ..models import make_model
 from .base import autocast, check_n_per_class, check_training_set, make_device, torch_generator
@@ -44,14 +45,14 @@ def random_embedder(image_shape, width: int, random_state, n_classes: int = 10):
 
 
 def mmd2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Biased MMD^2 between rows of a (n, d) and b (m, d) under a sum of RBF kernels whose widths
-    are multiples of the (detached) median squared distance of the pooled rows."""
-    z = torch.cat([a, b])                                          # (n + m, d)
-    d2 = torch.cdist(z, z).pow(2)                                  # (n + m, n + m)
-    scale = d2.detach()[d2.detach() > 0].median() if (d2.detach() > 0).any() else d2.new_tensor(1.)
-    k = sum(torch.exp(-d2 / (h * scale)) for h in MMD_BANDWIDTHS)
-    n = len(a)
-    return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
+    """Biased MMD^2 between rows of a (n, d) and b (m, d), differentiable (M3D's loss): the
+    formula of `criteria.kernels.mmd2` under a sum of RBF kernels whose squared widths are
+    MMD_BANDWIDTHS times the (detached) median squared distance of the pooled rows."""
+    with torch.no_grad():
+        z = torch.cat([a, b])                                      # (n + m, d)
+        d2 = torch.cdist(z, z).pow(2)                              # (n + m, n + m)
+        scale = d2[d2 > 0].median() if (d2 > 0).any() else d2.new_tensor(1.)
+    return kernels.mmd2(a, b, [h * scale for h in MMD_BANDWIDTHS])
 
 
 def matching_loss(net, real_by_class, syn_by_class, generator=None, *, variant: str = "mean",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_random_state
-from ..criteria.representative import facility_location
+from ..criteria.facility_dense import facility_location
 from ..training import embed
 from .base import check_n_per_class
 
