@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from distill_lab._io import atomic_write_json, atomic_writer
-from distill_lab._validation import check_random_state
+from distill_lab._validation import check_random_state, is_int
 
 __all__ = ["Dataset", "load", "check_dataset", "subsample", "quick_subset", "default_data_dir",
            "DATASETS", "IDX_DATASETS", "MNIST_FILES", "MNIST_URL", "FASHION_MNIST_FILES",
@@ -350,8 +350,7 @@ def subsample(dataset: Dataset, n_train: int, random_state=None, n_test: int | N
                               ("n_test", n_test, len(dataset.y_test))):
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
-                not dataset.n_classes <= value <= limit:
+        if not is_int(value) or not dataset.n_classes <= value <= limit:
             raise ValueError(f"{arg}={value!r} must be an int in [n_classes={dataset.n_classes}, "
                              f"{limit}]")
     rng = check_random_state(random_state)

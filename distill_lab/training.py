@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from distill_lab.augment import check_strategy, dsa
-from distill_lab._validation import (check_array_2d, check_labels, check_random_state,
+from distill_lab._validation import (check_array_2d, check_labels, check_random_state, is_int,
                                      resolve_device)
 
 __all__ = ["TrainConfig", "TrainResult", "train", "predict_proba", "embed", "accuracy",
@@ -94,8 +94,7 @@ def train(model: nn.Module, X, y, *, config: TrainConfig = TrainConfig(), steps:
     """
     X = check_array_2d(X, dtype=np.float32)
     y = check_labels(y, n_samples=len(X))
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
-                              or steps < 1):
+    if steps is not None and (not is_int(steps) or steps < 1):
         raise ValueError(f"steps={steps!r} must be a positive int or None")
     w = None
     if sample_weight is not None:

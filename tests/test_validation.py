@@ -3,7 +3,8 @@ import pytest
 
 import scipy.sparse
 
-from distill_lab._validation import (check_array_2d, check_labels, check_random_state,
+from distill_lab._validation import (check_array_2d, check_chunk_size, check_labels,
+                                     check_random_state, check_subset, is_int,
                                      resolve_budget, resolve_device, split_budget)
 
 
@@ -70,3 +71,22 @@ def test_labels_and_features_errors_say_how_to_fix_them():
     with pytest.raises(ValueError, match=r"Complex data not supported"):
         check_array_2d(np.eye(2) * 1j)
 
+
+
+def test_is_int_accepts_python_and_numpy_ints_only():
+    assert all(is_int(v) for v in (0, -3, np.int64(5), np.uint8(1)))
+    assert not any(is_int(v) for v in (True, np.bool_(True), 1.0, "1", None, np.float32(2)))
+
+
+def test_chunk_size_and_subset_checks_name_the_value():
+    assert check_chunk_size(np.int32(7)) == 7
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match=rf"chunk_size={bad!r} must be a positive int"):
+            check_chunk_size(bad)
+    assert check_subset([2, 0], 3).tolist() == [2, 0]
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 3\), got values from 0 to 3"):
+        check_subset([0, 3], 3)
+    with pytest.raises(ValueError, match="must not repeat a sample, got 2 positions of which 1"):
+        check_subset([1, 1], 3)
+    with pytest.raises(TypeError, match="initial must hold integer positions, got dtype float64"):
+        check_subset([1.0], 3, name="initial")

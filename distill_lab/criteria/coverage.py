@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from distill_lab._validation import check_random_state, resolve_budget
+from distill_lab._validation import check_random_state, is_int, resolve_budget
 from distill_lab.criteria import rank
 
 __all__ = ["strata", "allocate", "ccs", "check_beta", "check_n_strata"]
@@ -30,7 +30,7 @@ def _check_scores(scores) -> np.ndarray:
 
 def check_n_strata(n_strata) -> int:
     """The number of equal-width score strata: a positive int."""
-    if isinstance(n_strata, bool) or not isinstance(n_strata, numbers.Integral) or n_strata < 1:
+    if not is_int(n_strata) or n_strata < 1:
         raise ValueError(f"n_strata={n_strata!r} must be a positive int")
     return int(n_strata)
 

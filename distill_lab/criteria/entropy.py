@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from distill_lab._validation import check_array_2d, check_labels
+from distill_lab._validation import check_array_2d, check_labels, is_int
 
 __all__ = ["check_probs", "entropy", "margin", "least_confidence", "expected_calibration_error"]
 
@@ -77,7 +77,7 @@ def expected_calibration_error(probs, y, n_bins: int = 10) -> float:
     """
     probs = check_probs(probs)
     y = check_labels(y, n_samples=len(probs))
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+    if not is_int(n_bins) or n_bins < 1:
         raise ValueError(f"n_bins={n_bins!r} must be an int >= 1")
     conf = probs.max(axis=1)                                        # (n,)
     correct = (probs.argmax(axis=1) == y).astype(np.float64)        # (n,)

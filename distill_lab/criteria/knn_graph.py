@@ -8,12 +8,11 @@ again exactly from the features (in their own dtype), with the kernels of `kerne
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from distill_lab._validation import check_random_state
+from distill_lab._validation import check_random_state, is_int
 from distill_lab.criteria.kernels import check_similarity, median_gamma, self_similarity
 
 __all__ = ["INDEXES", "KNNGraph", "check_knn", "knn_graph", "edge_similarities", "nearest"]
@@ -32,19 +31,15 @@ class KNNGraph:
     gamma: float | None      # the rbf width used (None for cosine)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def check_knn(n_neighbors, index, n_probe=8):
     """`n_neighbors` an int >= 1, `index` one of INDEXES, `n_probe` an int >= 1."""
-    if not _is_int(n_neighbors) or n_neighbors < 1:
+    if not is_int(n_neighbors) or n_neighbors < 1:
         raise ValueError(f"n_neighbors={n_neighbors!r} must be an int >= 1 (the neighbours each "
                          "sample keeps in the k-nearest-neighbour graph)")
     if index not in INDEXES:
         raise ValueError(f"index={index!r} is not supported; use one of {INDEXES} (exact search, "
                          "or an inverted-file index for millions of samples)")
-    if not _is_int(n_probe) or n_probe < 1:
+    if not is_int(n_probe) or n_probe < 1:
         raise ValueError(f"n_probe={n_probe!r} must be an int >= 1 (inverted lists searched per "
                          "query with index='ivf')")
 

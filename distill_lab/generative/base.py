@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import numbers
 import signal
 import threading
 import time
@@ -22,7 +21,7 @@ import torch
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
-from .._validation import check_random_state, check_X_y, resolve_device
+from .._validation import check_random_state, check_X_y, is_int, resolve_device
 from ..models import torch_generator  # re-exported: the generative modules take it from here
 from .checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from .layers import check_image_shape
@@ -49,8 +48,7 @@ def autocast(device: torch.device):
 
 
 def check_n_per_class(n_per_class) -> int:
-    if isinstance(n_per_class, bool) or not isinstance(n_per_class, numbers.Integral) \
-            or n_per_class <= 0:
+    if not is_int(n_per_class) or n_per_class <= 0:
         raise ValueError(f"n_per_class must be a positive int, got {n_per_class!r}")
     return int(n_per_class)
 
@@ -116,7 +114,7 @@ class BaseGenerator(BaseEstimator):
         """Train for `steps` optimizer steps in total (a resumed run counts the steps it had)."""
         self.image_shape_ = check_image_shape(self.image_shape)
         X, y = check_training_set(X, y, self.image_shape_, self.n_classes)
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        if not is_int(steps) or steps < 0:
             raise ValueError(f"steps must be an int >= 0, got {steps!r}")
         self.device_ = make_device(self.device)
         meta = {"class": type(self).__name__, "settings": self._settings(),

@@ -9,12 +9,12 @@ short subsequence of timesteps from pure noise back to an image.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._validation import is_int
 from .base import BaseGenerator
 from .unet import UNet
 
@@ -30,7 +30,7 @@ def beta_schedule(name: str, timesteps: int) -> np.ndarray:
     Both are clipped to beta_t <= MAX_BETA, so abar_t stays strictly positive for every T >= 1
     and DDIM never divides by sqrt(abar_t) = 0.
     """
-    if isinstance(timesteps, bool) or not isinstance(timesteps, numbers.Integral) or timesteps < 1:
+    if not is_int(timesteps) or timesteps < 1:
         raise ValueError(f"timesteps must be an int >= 1, got {timesteps!r}")
     if name == "linear":
         # Scaling by 1000 / T keeps abar_T ~ 4e-5 for large T; for T <= 20 the top betas reach
@@ -79,8 +79,7 @@ def p_losses(model, x0, y, abar: torch.Tensor, generator: torch.Generator,
 
 def ddim_timesteps(timesteps: int, n_steps: int) -> np.ndarray:
     """n_steps timesteps from T-1 down to 0, evenly spaced (the DDIM subsequence tau)."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) \
-            or not 1 <= n_steps <= timesteps:
+    if not is_int(n_steps) or not 1 <= n_steps <= timesteps:
         raise ValueError(f"n_steps must be an int in [1, timesteps={timesteps}], got {n_steps!r}")
     return np.unique(np.linspace(0, timesteps - 1, n_steps).round().astype(np.int64))[::-1]
 

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
 from .. import augment as dsa
-from .._validation import check_random_state
+from .._validation import check_random_state, is_int
 from .base import autocast, check_n_per_class, check_training_set, make_device, torch_generator
 from .matching import VARIANTS, matching_loss, random_embedder
 
@@ -65,8 +65,7 @@ class LatentDistributionMatching(BaseEstimator):
             raise ValueError(f"gan={type(self.gan).__name__} must be a fitted ConditionalGAN "
                              "(call gan.fit(X, y) first)")
         check_n_per_class(self.n_per_class)
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, numbers.Integral) \
-                or self.iterations < 0:
+        if not is_int(self.iterations) or self.iterations < 0:
             raise ValueError(f"iterations={self.iterations!r} must be an int >= 0")
         _check_positive("lr", self.lr)
         _check_positive("batch_real", self.batch_real, integral=True)

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .. import augment as dsa
 from ..criteria import kernels
-from .._validation import check_random_state
+from .._validation import check_random_state, is_int
 from ..models import make_model
 from .base import autocast, check_n_per_class, check_training_set, make_device, torch_generator
 from .layers import check_image_shape
@@ -140,8 +140,7 @@ class DistributionMatching(BaseEstimator):
     def _check_params(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"variant={self.variant!r} must be one of {list(VARIANTS)}")
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) \
-                or self.iterations < 0:
+        if not is_int(self.iterations) or self.iterations < 0:
             raise ValueError(f"iterations={self.iterations!r} must be an int >= 0")
         dsa.check_strategy(self.strategy)
 

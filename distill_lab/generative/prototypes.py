@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._validation import check_array_2d, check_random_state
+from .._validation import check_array_2d, check_random_state, is_int
 from ..selectors.kmeans_dbscan import kmeans_medoids
 from .base import check_n_per_class, check_training_set, make_device, torch_generator
 from .diffusion import ddim_step, ddim_timesteps, guided_eps, q_sample
@@ -31,8 +31,7 @@ def _check_ddpm(ddpm):
 
 
 def _check_t_star(t_star, timesteps):
-    if isinstance(t_star, bool) or not isinstance(t_star, numbers.Integral) \
-            or not 0 <= t_star <= timesteps:
+    if not is_int(t_star) or not 0 <= t_star <= timesteps:
         raise ValueError(f"t_star={t_star!r} must be an int in [0, timesteps={timesteps}]")
     return int(t_star)
 
@@ -49,7 +48,7 @@ def denoise_from(ddpm, X, y, t_star, *, n_steps=20, guidance_scale=2.0, batch_si
     X, y = check_training_set(X, y, ddpm.image_shape_, ddpm.n_classes)
     if t_star == 0:
         return np.array(X, dtype=np.float32, copy=True)
-    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
+    if not is_int(n_steps) or n_steps < 1:
         raise ValueError(f"n_steps={n_steps!r} must be an int >= 1")
     dev = make_device(device)
     unet = copy.deepcopy(ddpm.modules_["unet"]).to(dev).eval()

@@ -13,10 +13,6 @@ __all__ = ["DEVICES", "check_parameters", "check_dataset", "check_declared"]
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _dataset(value) -> str | None:
     from distill_lab.data import DATASETS  # lazy: data.py imports scikit-learn
     from distill_lab.user_data import FILE_SUFFIXES, looks_like_path
@@ -28,16 +24,20 @@ def _dataset(value) -> str | None:
 
 
 def _budget(value) -> str | None:
+    from distill_lab._validation import is_int  # lazy: _validation imports scikit-learn
+
     fraction = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                and not _is_int(value) and 0 < value <= 1)
-    if (_is_int(value) and value >= 1) or fraction:
+                and not is_int(value) and 0 < value <= 1)
+    if (is_int(value) and value >= 1) or fraction:
         return None
     return "an int >= 1 (a number of samples) or a float in (0, 1] (a fraction of the training set)"
 
 
 def _seed(value) -> str | None:
+    from distill_lab._validation import is_int  # lazy: _validation imports scikit-learn
+
     # numpy's RandomState, behind every random_state, takes 0 <= seed < 2**32
-    return None if _is_int(value) and 0 <= value < 2**32 else "an int in [0, 2**32)"
+    return None if is_int(value) and 0 <= value < 2**32 else "an int in [0, 2**32)"
 
 
 def _device(value) -> str | None:

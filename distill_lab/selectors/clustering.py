@@ -3,17 +3,13 @@ class by default, on raw features or proxy embeddings (the algorithms are in `km
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 
+from distill_lab._validation import is_int
 from distill_lab.selectors import kmeans_dbscan
 from distill_lab.selectors.model_based import FeatureSelector
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 class _ClusterSelector(FeatureSelector):
@@ -48,9 +44,9 @@ class KMeansSelector(_ClusterSelector):
 
     def _check_params(self, n_features):
         super()._check_params(n_features)
-        if self.n_init != "auto" and (not _is_int(self.n_init) or self.n_init < 1):
+        if self.n_init != "auto" and (not is_int(self.n_init) or self.n_init < 1):
             raise ValueError(f"n_init={self.n_init!r} must be an int >= 1 or 'auto'")
-        if not _is_int(self.minibatch_threshold) or self.minibatch_threshold < 1:
+        if not is_int(self.minibatch_threshold) or self.minibatch_threshold < 1:
             raise ValueError(f"minibatch_threshold={self.minibatch_threshold!r} must be an int "
                              ">= 1 (pools larger than this use MiniBatchKMeans)")
 

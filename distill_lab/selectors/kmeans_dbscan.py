@@ -17,7 +17,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN, KMeans, MiniBatchKMeans
 from sklearn.metrics import pairwise_distances, pairwise_distances_argmin
 from sklearn.neighbors import NearestNeighbors
 
-from distill_lab._validation import check_array_2d, check_random_state, split_budget
+from distill_lab._validation import check_array_2d, check_random_state, is_int, split_budget
 
 __all__ = ["SingleClusterWarning", "FewDistinctRowsWarning", "KMeansResult", "kmeans_medoids",
            "cluster_medoids",
@@ -68,8 +68,7 @@ def kmeans_medoids(X, n_clusters: int, *, random_state=None, n_init: int = 1, ma
     """
     X = check_array_2d(X, dtype=np.float32)
     n = len(X)
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) \
-            or not 1 <= n_clusters <= n:
+    if not is_int(n_clusters) or not 1 <= n_clusters <= n:
         raise ValueError(f"n_clusters={n_clusters!r} must be an int in [1, n_samples={n}]")
     if n_clusters == n:  # every sample is its own cluster: nothing to cluster
         return KMeansResult(np.arange(n), X.astype(np.float64), np.ones(n), np.arange(n), 0.0)
@@ -237,19 +236,15 @@ def dbscan_select(X, budget: int, *, method: str = "dbscan", eps=None, min_sampl
     return DensityResult(idx, w, labels, n_clusters, int(np.sum(labels < 0)), eps_, mcs, tried)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def check_density_params(method, eps, min_samples, max_iter, noise) -> None:
     """The settings of `dbscan_select`, checked before any work."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {list(METHODS)}")
     if noise not in ("exclude", "include"):
         raise ValueError(f"noise={noise!r} must be 'exclude' or 'include'")
-    if not _is_int(max_iter) or max_iter < 1:
+    if not is_int(max_iter) or max_iter < 1:
         raise ValueError(f"max_iter={max_iter!r} must be an int >= 1")
-    if not _is_int(min_samples) or min_samples < 1:
+    if not is_int(min_samples) or min_samples < 1:
         raise ValueError(f"min_samples={min_samples!r} must be an int >= 1")
     if eps is not None and (isinstance(eps, bool) or not isinstance(eps, numbers.Real)
                             or not np.isfinite(eps) or eps <= 0):
