@@ -22,8 +22,8 @@ from distill_lab.criteria.representative import kcenter_greedy
 from distill_lab.models import make_model
 from distill_lab.training import TrainConfig, accuracy, embed, predict_proba, train
 
-__all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "initial_set", "mc_dropout_probs",
-           "bald_from_probs", "bald", "query_scores",
+__all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "learner_model", "initial_set",
+           "mc_dropout_probs", "bald_from_probs", "bald", "query_scores",
            "active_learning", "one_shot_curve", "compare_strategies"]
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random", "bald")
@@ -42,6 +42,14 @@ class ActiveResult:
     seconds: float
     strategy: str
     device: str = "cpu"
+
+
+def learner_model(dataset) -> str:
+    """The learner active learning retrains every round: the small ConvNet on images of 28x28 and
+    larger, logistic regression on the 8x8 digits, the MLP on a table (as its protocol evaluates)."""
+    if dataset.image_shape is None:
+        return "mlp"
+    return "convnet" if dataset.image_shape[-1] >= 28 else "logreg"
 
 
 def initial_set(y, size: int, random_state=None) -> np.ndarray:

@@ -25,7 +25,8 @@ import numpy as np
 from distill_lab._io import atomic_write_json, atomic_writer
 from distill_lab._validation import check_random_state, is_int
 
-__all__ = ["Dataset", "load", "check_dataset", "subsample", "quick_subset", "default_data_dir",
+__all__ = ["Dataset", "DataFacts", "describe", "fit_classes", "load", "check_dataset", "subsample",
+           "quick_subset", "default_data_dir",
            "DATASETS", "IDX_DATASETS", "MNIST_FILES", "MNIST_URL", "FASHION_MNIST_FILES",
            "FASHION_MNIST_URL", "KMNIST_FILES", "KMNIST_URL", "QUICK_N_TRAIN", "QUICK_N_TEST"]
 
@@ -102,6 +103,11 @@ class Dataset:
 
     def __iter__(self):
         return iter((self.X_train, self.y_train, self.X_test, self.y_test))
+
+    @property
+    def label_names(self) -> tuple:
+        """Label i's name: a user's class name, or "i" for data sets whose labels are the names."""
+        return self.class_names or tuple(str(i) for i in range(self.n_classes))
 
     def __repr__(self):
         return (f"Dataset({self.name!r}, train={self.X_train.shape}, test={self.X_test.shape}, "
@@ -374,3 +380,53 @@ def quick_subset(dataset: Dataset, quick: bool, random_state=None) -> Dataset:
     if n_train == len(dataset.y_train) and n_test == len(dataset.y_test):
         return dataset
     return subsample(dataset, n_train, random_state=random_state, n_test=n_test)
+
+
+# The training split of the IDX sets, known without reading (or downloading) their files:
+# (n_train, smallest class's count, its label). MNIST's digit 5 has 5,421 images; the others
+# are balanced.
+_IDX_FACTS = {"mnist": (60000, 5421, "5"), "fashion_mnist": (60000, 6000, "0"),
+              "kmnist": (60000, 6000, "0")}
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What decides whether a notebook applies to a data set: its kind and its class sizes, of
+    the training split a notebook works on (in quick mode, `quick_subset`'s)."""
+
+    name: str
+    image_shape: tuple | None   # None: a table
+    n_train: int
+    n_classes: int
+    min_per_class: int
+    smallest_class: str         # its name (or label)
+
+    @property
+    def kind(self) -> str:
+        return "table" if self.image_shape is None else "images"
+
+
+def describe(name, *, quick: bool = True, label_column: str | None = None,
+             image_shape=None) -> DataFacts:
+    """The facts of data set `name` as the notebooks will see it (`quick`: its quick subset). The
+    built-in IDX sets are described without reading their files; others are loaded."""
+    if isinstance(name, str) and name in _IDX_FACTS:
+        n, smallest, label = _IDX_FACTS[name]
+        if quick:  # a stratified subsample keeps each class's share, rounded down
+            smallest, n = smallest * QUICK_N_TRAIN // n, QUICK_N_TRAIN
+        return DataFacts(name, (1, 28, 28), n, 10, smallest, label)
+    ds = quick_subset(load(name, label_column=label_column, image_shape=image_shape), quick,
+                      random_state=0)
+    counts = np.bincount(ds.y_train, minlength=ds.n_classes)
+    c = int(np.argmin(counts))
+    return DataFacts(ds.name, ds.image_shape, len(ds.y_train), ds.n_classes, int(counts[c]),
+                     ds.label_names[c])
+
+
+def fit_classes(wanted, n_classes: int) -> list:
+    """`wanted` (class labels a notebook shows, chosen for the digits) when the data set has them
+    all; otherwise its first len(wanted) classes, at most n_classes of them."""
+    wanted = [int(c) for c in wanted]
+    if all(0 <= c < n_classes for c in wanted):
+        return wanted
+    return list(range(min(len(wanted), n_classes)))

@@ -15,7 +15,7 @@ import numpy as np
 from distill_lab._validation import check_array_2d, check_labels
 from distill_lab.evaluation.results import pareto_front, validate_rows
 
-__all__ = ["mosaic", "image_grid", "score_histogram", "confidence_bins", "reliability_diagram",
+__all__ = ["mosaic", "image_grid", "feature_rows", "score_histogram", "confidence_bins", "reliability_diagram",
            "picks_on_embedding", "plot_clusters", "plot_k_distance", "plot_learning_curves",
            "accuracy_vs_budget", "plot_pareto"]
 
@@ -64,10 +64,13 @@ def mosaic(X, image_shape, n_cols, pad=1) -> np.ndarray:
 
 
 def image_grid(X, image_shape, *, labels=None, n_cols=10, ax=None, title=None, cmap="gray_r"):
-    """Show flat images X (n, C*H*W) as one mosaic, `n_cols` per row, `labels` above each tile."""
+    """Show flat images X (n, C*H*W) as one mosaic, `n_cols` per row, `labels` above each tile.
+    A table's samples (`image_shape` None) are drawn by `feature_rows` instead."""
     X = check_array_2d(X, name="X")
     if not (isinstance(n_cols, int) and n_cols >= 1):
         raise ValueError(f"n_cols={n_cols!r} must be an int >= 1")
+    if image_shape is None:
+        return feature_rows(X, labels=labels, ax=ax, title=title)
     n_cols = min(n_cols, len(X))
     ax = _axes(ax)
     ax.imshow(mosaic(X, image_shape, n_cols), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
@@ -84,6 +87,28 @@ def image_grid(X, image_shape, *, labels=None, n_cols=10, ax=None, title=None, c
     ax.set_yticks([])
     if title is not None:
         ax.set_title(title, pad=12 if labels is not None else 6)  # room for the tile labels
+    return ax
+
+
+def feature_rows(X, *, labels=None, ax=None, title=None, limit=3.0):
+    """A table's samples X (n, d), standardized, as a heat map: one row per sample, one column per
+    feature, blue below the training mean and red above, clipped at +-`limit` std; `labels` name
+    the rows. The tabular counterpart of `image_grid`."""
+    X = check_array_2d(X, name="X")
+    ax = _axes(ax)
+    ax.imshow(np.clip(X, -limit, limit), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto",
+              interpolation="nearest")
+    if labels is not None:
+        labels = list(labels)
+        if len(labels) != len(X):
+            raise ValueError(f"labels must hold one entry per sample ({len(X)}), got {len(labels)}")
+        ax.set_yticks(range(len(X)), [str(text) for text in labels], fontsize=7)
+    else:
+        ax.set_yticks([])
+    ax.set_xlabel(f"{X.shape[1]} features (standardized)")
+    ax.set_xticks([])
+    if title is not None:
+        ax.set_title(title)
     return ax
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from distill_lab import data
-from distill_lab.evaluation import default_protocol, train_and_score
-from distill_lab.plots import mosaic
+from distill_lab.evaluation import default_protocol, distilled_steps, train_and_score
+from distill_lab.plots import image_grid, mosaic
 from distill_lab.selectors.registry import SELECTORS, make_selector
 from distill_lab.training import steps_per_epoch
 
@@ -28,10 +28,23 @@ _MAX_BACKGROUND = 3000  # training points drawn behind the selection in the embe
 
 
 def available_datasets(data_dir=None) -> list:
-    """digits always; mnist only when its four IDX files are already on disk (no download here)."""
+    """digits always; mnist, fashion_mnist and kmnist only when their four IDX files are already
+    on disk (no download here)."""
     folder = data.default_data_dir() if data_dir is None else Path(data_dir)
-    present = all((folder / "mnist" / f).is_file() for f in data.MNIST_FILES)
-    return ["digits", "mnist"] if present else ["digits"]
+    files = {"mnist": data.MNIST_FILES, "fashion_mnist": data.FASHION_MNIST_FILES,
+             "kmnist": data.KMNIST_FILES}
+    return ["digits"] + [name for name in data.IDX_DATASETS
+                         if all((folder / name / f).is_file() for f in files[name])]
+
+
+def _dataset_options(dataset, data_dir) -> list:
+    """The dropdown's (label, value) pairs: the data sets on disk, and `dataset` (a user's path,
+    labelled by its file or folder name) when it is not one of them."""
+    names = available_datasets(data_dir)
+    options = [(name, name) for name in names]
+    if dataset not in names:
+        options.append((Path(str(dataset)).stem, dataset))
+    return options
 
 
 class Explorer:
@@ -49,8 +62,8 @@ class Explorer:
         # so that a change redraws in seconds on MNIST too; quick=False explores the whole set
         self.device, self.data_dir, self.n_show, self.quick = device, data_dir, n_show, quick
         self._cache = {}  # dataset name -> (Dataset, (n, 2) PCA embedding)
-        self.dataset_w = widgets.Dropdown(options=available_datasets(data_dir), value=dataset,
-                                          description="dataset")
+        self.dataset_w = widgets.Dropdown(options=_dataset_options(dataset, data_dir),
+                                          value=dataset, description="dataset")
         self.method_w = widgets.Dropdown(options=sorted(SELECTORS), value=method,
                                          description="method")
         self.budget_w = widgets.SelectionSlider(options=[(f"{100 * b:g}%", b) for b in BUDGETS],
@@ -103,12 +116,14 @@ class Explorer:
         self.selection_seconds_ = time.perf_counter() - start
         self.indices_, self.weights_ = selector.indices_, selector.weights_
         protocol = default_protocol(ds, seeds=(self.seed_w.value,), device=self.device)
-        # protocol `compute`: the distilled set gets T_full / r optimizer steps
+        # the full run's length (E epochs of D), without running it; the protocol's step rule
+        # then gives the distilled set its steps (T_full / r under `compute`)
         full_steps = round(protocol.config.epochs *
                            steps_per_epoch(len(ds.y_train), protocol.config.batch_size))
         self.accuracy_, _, self.steps_ = train_and_score(
             ds, ds.X_train[self.indices_], ds.y_train[self.indices_], protocol, self.seed_w.value,
-            steps=max(1, round(full_steps / protocol.r)), sample_weight=self.weights_)
+            steps=distilled_steps(protocol, full_steps, len(self.indices_)),
+            sample_weight=self.weights_)
         self.status.value = self._summary(ds)
         return self
 
@@ -207,6 +222,11 @@ class Explorer:
 
     def plot_images(self, ds, ax):
         shown = self.indices_[:self.n_show]
+        if ds.image_shape is None:  # a table: the picks' standardized features, one row each
+            image_grid(ds.X_train[shown], None, ax=ax,
+                       labels=[ds.label_names[c] for c in ds.y_train[shown]],
+                       title=f"first {len(shown)} of {len(self.indices_)} picks (selection order)")
+            return ax
         ax.imshow(mosaic(ds.X_train[shown], ds.image_shape, n_cols=8), cmap="gray_r",
                   vmin=0, vmax=1)
         ax.set_xticks([]), ax.set_yticks([])
@@ -226,6 +246,7 @@ class Explorer:
         ax.figure.colorbar(pts, ax=ax, ticks=range(ds.n_classes), label="class label")
         ax.set_xlabel("PC 1")
         ax.set_ylabel("PC 2")
-        ax.set_title("where the picks lie (PCA of the pixels)")
+        ax.set_title("where the picks lie (PCA of the "
+                     f"{'features' if ds.image_shape is None else 'pixels'})")
         ax.legend(fontsize="small", loc="best")
         return ax

@@ -356,7 +356,7 @@ def test_a_data_path_is_checked_once_and_injected_absolute(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)  # notebooks run in the report folder: "t.csv" must not reach them
     loads, real = [], user_data.load_path
     monkeypatch.setattr(user_data, "load_path", lambda *a, **k: loads.append(a) or real(*a, **k))
-    [(_, injected, _)] = plan_sequence(FIXTURES, {"dataset": "t.csv"}, ["01"])
+    [(_, injected, _, _)] = plan_sequence(FIXTURES, {"dataset": "t.csv"}, ["01"])
     assert injected["dataset"] == str(tmp_path / "t.csv") and len(loads) == 1
     cells = plan_sweep({"notebooks": ["01"], "grid": {"seed": [0, 1, 2], "dataset": ["t.csv"]}},
                        FIXTURES)

@@ -27,7 +27,7 @@ def test_every_experiment_takes_the_common_options(name):
 
 def test_the_names_of_the_cli():
     assert list(bench.EXPERIMENTS) == ["headline", "paper", "generative", "selection-time",
-                                       "sequence-time", "sweep-speedup"]
+                                       "sequence-time", "sweep-speedup", "tabular-model"]
     assert all(module.SUMMARY and module.__doc__ for module in bench.EXPERIMENTS.values())
 
 
@@ -55,3 +55,20 @@ def test_generative_sets_are_plain_functions():
     assert [(m, cost) for m, _, cost in makers] == [("random", 0.0), ("dm", 0.0)]
     with pytest.raises(ValueError, match="'vae'"):
         generative.check_methods(["random", "vae"])
+
+
+def test_tabular_model_compares_the_candidates_on_a_users_csv_path():
+    """`distill-lab bench tabular-model`: every table is written to CSV and read back as a user's
+    table; one full and one random row per candidate, the candidate named in `model`."""
+    from distill_lab.evaluation import validate_rows
+    from distill_lab.evaluation.protocol import TABULAR_CONFIG
+    from distill_lab.experiments import tabular_model
+
+    assert tabular_model.CANDIDATES["mlp"] == ("mlp", TABULAR_CONFIG)
+    rows = tabular_model.measure(("iris",), {k: tabular_model.CANDIDATES[k]
+                                             for k in ("logreg", "mlp")}, seeds=(0,), verbose=False)
+    validate_rows(rows)
+    assert [(r["dataset"], r["model"], r["method"]) for r in rows] == [
+        ("iris", "logreg", "full"), ("iris", "logreg", "random"),
+        ("iris", "mlp", "full"), ("iris", "mlp", "random")]
+    assert all(r["n_selected"] == 12 for r in rows if r["method"] == "random")  # 10% of 120

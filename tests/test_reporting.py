@@ -449,7 +449,7 @@ def test_parameters_no_notebook_declares_are_refused_unless_allowed():
         plan = plan_sequence(FIXTURES, {"buget": 0.1}, only=["01"], allow_extra=True)
     assert "buget" not in plan[0][1]
     # defaults are injected where declared and never an error (device: declared by no fixture)
-    (_, injected, _), = plan_sequence(FIXTURES, {"seed": 3}, only=["01"],
+    (_, injected, _, _), = plan_sequence(FIXTURES, {"seed": 3}, only=["01"],
                                       defaults=QUICK_PARAMETERS)
     assert injected == {"dataset": "digits", "quick": True, "seed": 3,
                         "results_path": "results/01_pass.json"}

@@ -13,13 +13,14 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from distill_lab import cli
 from distill_lab.reporting import run_sequence, sweep
 from distill_lab.reporting.sweep import plan_sweep, run_sequence_on, run_sweep
-from distill_lab.reporting.sweep_report import (rows_to_csv, summary_axis, summary_figure,
-                                                varying_keys)
+from distill_lab.reporting.sweep_report import (dataset_comparison, dataset_label, rows_to_csv,
+                                                summary_axis, summary_figure, varying_keys)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 SWEEP_FIXTURES = Path(__file__).parent / "fixtures" / "sweep_notebooks"  # 01_budget: sleeps sleep_s
@@ -164,6 +165,32 @@ def test_csv_is_tidy_and_the_summary_plots_what_varies():
     (ax,) = [ax for ax in figure.axes if ax.get_visible()]
     assert ax.get_title() == "02_x: acc" and ax.get_xscale() == "log"
     assert summary_figure([{**r, "status": "failed"} for r in rows], ["budget", "seed"]) is None
+
+
+def test_a_grid_over_data_sets_is_compared_per_data_set():
+    """Issue 21, item 5: a sweep's grid may list data sets (paths included); the summary compares
+    them, with the notebooks a data set does not fit left out."""
+    rows = [{**_row("03_x", 0.1, s, {"acc": acc + s, "k": 7}), "dataset": name}
+            for name, acc in (("digits", 90.0), ("wine", 80.0)) for s in (0, 1)]
+    rows.append({**_row("07_gan", 0.1, 0, {}), "dataset": "wine", "status": "inapplicable"})
+    assert dataset_label("/home/me/data/wine.csv") == "wine" and dataset_label("mnist") == "mnist"
+    assert summary_axis(["dataset", "seed"], rows) == "dataset"
+    compared = dataset_comparison(rows, ["dataset", "seed"])
+    assert [(r["dataset"], r["figure"], r["mean"], r["cells"]) for r in compared] == [
+        ("digits", "acc", 90.5, 2), ("digits", "k", 7.0, 2),
+        ("wine", "acc", 80.5, 2), ("wine", "k", 7.0, 2)]
+    assert np.isclose(compared[0]["std"], np.std([90.0, 91.0], ddof=1))
+    assert dataset_comparison(rows, ["budget", "seed"]) == []
+    figure = summary_figure(rows, ["dataset", "seed"])
+    (ax,) = [ax for ax in figure.axes if ax.get_visible()]
+    assert ax.get_title() == "03_x: acc"  # k does not differ between the data sets
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["digits", "wine"]
+    assert [round(p.get_height(), 1) for p in ax.patches] == [90.5, 80.5]
+    # with a budget axis too, one line per data set
+    rows = [{**_row("03_x", b, 0, {"acc": b * acc}), "dataset": name}
+            for name, acc in (("digits", 90.0), ("wine", 80.0)) for b in (0.01, 0.1)]
+    (ax,) = [a for a in summary_figure(rows, ["dataset", "budget"]).axes if a.get_visible()]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["dataset=digits", "dataset=wine"]
 
 
 # ----------------------------------------------------------------------------- sweeps

@@ -83,3 +83,42 @@ def test_quick_bounds_the_explored_data_and_full_keeps_it(monkeypatch):
     monkeypatch.setattr(data, "load", lambda *args, **kwargs: big)
     assert len(Explorer(auto_update=False).current_dataset().y_train) == QUICK_N_TRAIN
     assert Explorer(auto_update=False, quick=False).current_dataset() is big
+
+
+def test_the_explorer_opens_a_users_table_and_draws_its_picks_as_feature_rows(tmp_path):
+    """Issue 21: a path given as `dataset` is an option of the dropdown (labelled by its name),
+    and a table's picks are drawn as rows of standardized features, named by class."""
+    from user_files import table
+
+    from distill_lab.widgets import _dataset_options
+
+    path = str(table(tmp_path / "pets.csv", n_per_class=(20, 20, 20), names=("cat", "dog", "eel")))
+    assert _dataset_options(path, tmp_path) == [("digits", "digits"), ("pets", path)]
+    assert _dataset_options("digits", tmp_path) == [("digits", "digits")]
+    ex = Explorer(dataset=path, method="kcenter", budget=0.1, auto_update=False, data_dir=tmp_path)
+    ex.update()
+    assert len(ex.indices_) == round(0.1 * len(ex.current_dataset().y_train))
+    fig = ex.render_static()
+    ax_rows = fig.axes[0]
+    names = [t.get_text() for t in ax_rows.get_yticklabels()]
+    assert set(names) <= {"cat", "dog", "eel"} and len(names) == len(ex.indices_)
+    assert "features" in fig.axes[1].get_title()
+    plt.close(fig)
+
+
+def test_update_takes_its_steps_from_the_protocols_step_rule(monkeypatch):
+    from distill_lab import widgets
+    from distill_lab.evaluation import distilled_steps
+
+    calls = []
+
+    def spy(protocol, full_steps, n_selected, synthetic=False):
+        calls.append((protocol.protocol, full_steps, n_selected))
+        return distilled_steps(protocol, full_steps, n_selected, synthetic)
+
+    monkeypatch.setattr(widgets, "distilled_steps", spy)
+    ex = Explorer(method="random", budget=0.05, seed=3, auto_update=False).update()
+    (rule, full_steps, n_selected), = calls
+    assert n_selected == len(ex.indices_) == 67 and full_steps > 0
+    protocol = widgets.default_protocol(ex.dataset, seeds=(3,))
+    assert ex.steps_ == distilled_steps(protocol, full_steps, 67) and rule == protocol.protocol

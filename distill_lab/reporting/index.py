@@ -95,9 +95,11 @@ def render_index(runs, *, title="distill_lab report", unit="notebooks", links=()
     `len(runs)` `unit`s, and then `links`, (label, href) pairs to the report's other files."""
     done = sum(run.status in ("ok", "skipped") for run in runs)
     failed = sum(run.status == "failed" for run in runs)
+    n_inapplicable = sum(run.status == "inapplicable" for run in runs)
     seconds, generated = sum(run.seconds for run in runs), time.strftime("%Y-%m-%d %H:%M")
     return _environment().get_template("index.html.j2").render(
         runs=runs, title=title, unit=unit, links=list(links), n_ok=done, n_failed=failed,
-        n_unfinished=len(runs) - done - failed,  # running, or interrupted
+        n_inapplicable=n_inapplicable,
+        n_unfinished=len(runs) - done - failed - n_inapplicable,  # running, or interrupted
         seconds=seconds, generated=generated, facts=run_facts(runs, generated, seconds),
         verdicts=verdicts(runs))

@@ -23,6 +23,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from distill_lab._io import atomic_write_bytes, atomic_write_text
+from distill_lab.reporting.applicability import data_facts, requirements, unmet
 from distill_lab.reporting.figures import json_safe, read_results
 from distill_lab.reporting.index import render_index
 from distill_lab.reporting.mathjax import MATHJAX_URL, copy_mathjax
@@ -33,7 +34,7 @@ from distill_lab.reporting.parameters import check_declared, check_parameters
 
 __all__ = ["NotebookRun", "run_sequence", "plan_sequence", "run_one", "cached_run", "render_html",
            "load_manifest", "write_manifest", "write_report", "is_done", "started", "interrupted",
-           "key_figure", "thumbnail_path", "KEY_FIGURE_TAG"]
+           "key_figure", "thumbnail_path", "inapplicable", "KEY_FIGURE_TAG"]
 
 _MANIFEST = "manifest.json"
 _STAGING = ".running"  # a run's files until it has finished
@@ -42,8 +43,9 @@ KEY_FIGURE_TAG = "key-figure"  # a notebook cell's tag: its last image is the in
 
 @dataclasses.dataclass(frozen=True)
 class NotebookRun:
-    """The outcome of one notebook: status is "ok", "failed" or "skipped" (done before), and in the
-    manifest "running" while it runs, "interrupted" when the run was cut short."""
+    """The outcome of one notebook: status is "ok", "failed", "skipped" (done before) or
+    "inapplicable" (the data set does not fit it: `reason` says why), and in the manifest
+    "running" while it runs, "interrupted" when the run was cut short."""
     name: str
     status: str
     seconds: float
@@ -53,6 +55,7 @@ class NotebookRun:
     key: str = ""          # source_hash of the code and injected parameters: decides re-runs
     show_code: bool = False
     thumbnail: str | None = None  # the key figure's PNG, relative to the report folder
+    reason: str | None = None     # why an inapplicable notebook did not run
 
 
 def render_html(executed: Path, show_code: bool) -> Path:
@@ -193,7 +196,9 @@ def is_done(entry, key, injected: dict, out_dir: Path, name: str) -> bool:
 def plan_sequence(notebooks_dir, parameters: dict, only=None, *, defaults=None,
                   allow_extra=False, check_devices=True) -> list:
     """Check a sequence run's arguments before anything runs; return, in order, one (source,
-    injected parameters, key) per notebook, the key deciding re-runs (see run_sequence).
+    injected parameters, key, reason) per notebook, the key deciding re-runs (see run_sequence),
+    the reason saying why the data set does not fit the notebook (None: it does; see
+    `applicability`). A notebook named in `only` that does not fit is an error.
 
     `parameters` override `defaults`; both are checked against the shared schema (with
     check_devices, a 'cuda' or 'mps' device must be present), and a name in `parameters` that
@@ -214,11 +219,28 @@ def plan_sequence(notebooks_dir, parameters: dict, only=None, *, defaults=None,
     check_declared(parameters, {nb.stem: names for nb, names in declared.items()},
                    allow_extra=allow_extra)
     given = check_parameters(given, check_devices=False)  # the data, once the cheap checks pass
+    needs = {nb: requirements(nb) for nb in notebooks}
+    facts = data_facts(given) if any(needs.values()) else None
     plan = []
     for source in notebooks:
         injected = injected_parameters(source, given, declared[source])
-        plan.append((source, injected, source_hash(nbformat.read(source, as_version=4), injected)))
+        reason = unmet(needs[source], facts)
+        if reason and only is not None:
+            raise ValueError(f"{source.stem} cannot run on dataset={given['dataset']!r}: it "
+                             f"{reason}; leave it out of --only")
+        plan.append((source, injected,
+                     source_hash(nbformat.read(source, as_version=4), injected), reason))
     return plan
+
+
+def inapplicable(out_dir: Path, name: str, injected: dict, key: str, reason: str,
+                 show_code: bool) -> NotebookRun:
+    """The record of a notebook the data set does not fit; an earlier run's files of it (other
+    parameters) are removed, so that the report shows no stale outputs."""
+    for final in _staged(out_dir, name):
+        final.unlink(missing_ok=True)
+    return NotebookRun(name, "inapplicable", 0.0, injected, {}, None, key, show_code,
+                       reason=reason)
 
 
 def cached_run(entry: dict, out_dir: Path, show_code: bool) -> NotebookRun:
@@ -248,10 +270,12 @@ def run_sequence(notebooks_dir, out_dir, *, parameters: dict, defaults=None, onl
     with out_dir_lock(out_dir):
         manifest, runs = load_manifest(out_dir), []
         bar = tqdm(plan, desc="notebooks", unit="nb", disable=not verbose)
-        for source, injected, key in bar:
+        for source, injected, key, reason in bar:
             bar.set_postfix_str(source.stem)
             entry = manifest.get(source.stem)
-            if not force and is_done(entry, key, injected, out_dir, source.stem):
+            if reason:
+                run = inapplicable(out_dir, source.stem, injected, key, reason, show_code)
+            elif not force and is_done(entry, key, injected, out_dir, source.stem):
                 run = cached_run(entry, out_dir, show_code)
             else:
                 run = _run_recorded(manifest, source, out_dir, injected, key, show_code,

@@ -25,10 +25,11 @@ from distill_lab._io import atomic_write_bytes, read_yaml_mapping
 from distill_lab.reporting.figures import json_safe
 from distill_lab.reporting.notebooks import (QUICK_PARAMETERS, declared_parameters, describe_error,
                                              find_notebooks, injected_parameters, source_hash)
+from distill_lab.reporting.applicability import data_facts, requirements, unmet
 from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
 from distill_lab.reporting.parameters import check_dataset, check_parameters
-from distill_lab.reporting.runner import (NotebookRun, cached_run, interrupted, is_done,
-                                          load_manifest, plan_sequence, run_one, started,
+from distill_lab.reporting.runner import (NotebookRun, cached_run, inapplicable, interrupted,
+                                          is_done, load_manifest, plan_sequence, run_one, started,
                                           thumbnail_path, write_report)
 from distill_lab.reporting.sweep_report import write_sweep_report
 
@@ -49,6 +50,7 @@ class Cell:
     injected: dict
     key: str        # decides re-runs: same key and files present -> skipped
     axes: dict = dataclasses.field(default_factory=dict)
+    reason: str | None = None  # why the cell's data set does not fit its notebook: not run
 
 
 def load_spec(path) -> dict:
@@ -124,9 +126,9 @@ def plan_sweep(spec: dict, notebooks_dir, *, yes=False, max_cells=MAX_CELLS,
         raise ValueError(f"the sweep has {n_cells} cells, more than {max_cells}; shrink the grid "
                          "or pass --yes (yes=True) to run them all")
     code = package_hash()
-    cells, datasets = [], {}  # each data set is read and checked once, not once per cell
+    cells, datasets, facts = [], {}, {}  # each data set is read and checked once, not per cell
     for source in notebooks:
-        declared = declared_parameters(source)
+        declared, needs = declared_parameters(source), requirements(source)
         missing = [name for name in [*grid, *fixed] if name not in declared]
         if missing:
             raise ValueError(f"{source.name} declares no parameter(s) {missing} in its parameters "
@@ -139,13 +141,17 @@ def plan_sweep(spec: dict, notebooks_dir, *, yes=False, max_cells=MAX_CELLS,
                                            declared)
             check_parameters(injected, where=f"sweep cell {name}: ", check_devices=check_devices,
                              check_data=False)
+            options = None
             if "dataset" in injected:
                 options = json.dumps(json_safe({k: injected.get(k) for k in _DATA_OPTIONS}))
                 if options not in datasets:
                     datasets[options] = check_dataset(injected, where=f"sweep cell {name}: ")
                 injected["dataset"] = datasets[options]
+                if needs and (options, injected.get("quick")) not in facts:
+                    facts[options, injected.get("quick")] = data_facts(injected)
             key = hashlib.sha256(f"{source_hash(nb, injected)} {code}".encode()).hexdigest()
-            cells.append(Cell(name, source, injected, key, axes))
+            reason = unmet(needs, facts.get((options, injected.get("quick")))) if needs else None
+            cells.append(Cell(name, source, injected, key, axes, reason))
     names = [cell.name for cell in cells]
     if len(set(names)) != len(names):
         raise ValueError("two grid values give the same file name; use values that differ in "
@@ -201,7 +207,11 @@ def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=Fa
     runs, todo = {}, []
     for cell in cells:
         entry = manifest.get(cell.name)
-        if not force and is_done(entry, cell.key, cell.injected, out_dir, cell.name):
+        if cell.reason:
+            runs[cell.name] = inapplicable(out_dir, cell.name, cell.injected, cell.key,
+                                           cell.reason, show_code)
+            manifest[cell.name] = dataclasses.asdict(runs[cell.name])
+        elif not force and is_done(entry, cell.key, cell.injected, out_dir, cell.name):
             runs[cell.name] = cached_run(entry, out_dir, show_code)
             manifest[cell.name] = dataclasses.asdict(runs[cell.name])
         else:  # "running" until its files are written: a sweep cut short redoes it
@@ -267,7 +277,8 @@ def run_sequence_on(client, notebooks_dir, out_dir, *, parameters: dict, default
     the workers run on other machines (a GPU there, none here)."""
     plan = plan_sequence(notebooks_dir, parameters, only, defaults=defaults,
                          allow_extra=allow_extra, check_devices=check_devices)
-    cells = [Cell(source.stem, source, injected, key) for source, injected, key in plan]
+    cells = [Cell(source.stem, source, injected, key, reason=reason)
+             for source, injected, key, reason in plan]
     out_dir = open_out_dir(out_dir, [notebooks_dir])
     with out_dir_lock(out_dir):
         return run_cells(client, cells, out_dir, load_manifest(out_dir), show_code=show_code,

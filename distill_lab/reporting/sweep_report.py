@@ -1,6 +1,8 @@
 """A sweep's report: index.html with one row per cell (the runner's page), a tidy results.csv and
 results.json of every cell, and summary.png: each notebook's numeric headline figures that vary with
-the budget (or the first numeric axis), mean and standard deviation over the seeds."""
+the budget (or the first numeric axis), mean and standard deviation over the seeds, one line per
+data set; a grid over data sets alone gets one bar per data set. A grid over data sets also gets
+comparison.csv: every notebook's numeric figures, mean and std over the seeds, per data set."""
 from __future__ import annotations
 
 import csv
@@ -17,12 +19,15 @@ from distill_lab.reporting.index import render_index
 from distill_lab.reporting.mathjax import copy_mathjax
 from distill_lab.reporting.runner import NotebookRun, write_manifest
 
-__all__ = ["SUMMARY", "write_sweep_report", "sweep_rows", "rows_to_csv", "summary_axis",
+__all__ = ["SUMMARY", "COMPARISON", "write_sweep_report", "sweep_rows", "rows_to_csv",
+           "summary_axis", "dataset_label", "dataset_comparison",
            "varying_keys", "plot_sweep_key", "summary_figure"]
 
 SUMMARY = "summary.png"
+COMPARISON = "comparison.csv"
 _LINKS = (("results.csv", "results.csv"), ("results.json", "results.json"),
-          ("summary figure", SUMMARY))
+          ("summary figure", SUMMARY), ("data sets compared", COMPARISON))
+_NOT_RUN = ("failed", "inapplicable")  # cells without figures to summarize
 
 
 def sweep_rows(cells, manifest: dict) -> list[dict]:
@@ -31,7 +36,8 @@ def sweep_rows(cells, manifest: dict) -> list[dict]:
     rows = []
     for cell in cells:
         entry = manifest[cell.name]
-        rows.append({"cell": cell.name, "notebook": cell.source.stem, **cell.axes,
+        axes = {k: dataset_label(v) if k == "dataset" else v for k, v in cell.axes.items()}
+        rows.append({"cell": cell.name, "notebook": cell.source.stem, **axes,
                      "status": entry["status"], "seconds": entry["seconds"],
                      "error": entry["error"], "figures": entry["figures"]})
     return rows
@@ -58,14 +64,46 @@ def _is_number(value) -> bool:
             and math.isfinite(value))
 
 
+def dataset_label(value) -> str:
+    """A data set as the summary names it: a built-in name, or a path's file or folder name."""
+    text = str(value)
+    return Path(text).stem if ("/" in text or "\\" in text or "." in text) else text
+
+
 def summary_axis(axes, rows) -> str | None:
     """The summary's x: `budget` when the grid sweeps it, else the first other numeric axis with
-    two values or more (never `seed`, which the error bars run over); None when there is none."""
+    two values or more (never `seed`, which the error bars run over), else `dataset` when it has
+    two values or more; None when there is none."""
     for axis in ["budget"] * ("budget" in axes) + [a for a in axes if a not in ("budget", "seed")]:
         values = {row[axis] for row in rows}
         if len(values) > 1 and all(_is_number(v) for v in values):
             return axis
+    if "dataset" in axes and len({row["dataset"] for row in rows}) > 1:
+        return "dataset"
     return None
+
+
+def dataset_comparison(rows, axes) -> list[dict]:
+    """Per notebook, data set and value of the other non-seed axes: every figure numeric in all
+    its cells, mean, std (ddof 1) and the number of cells; [] when the grid has no `dataset`."""
+    if "dataset" not in axes:
+        return []
+    others = [a for a in axes if a not in ("dataset", "seed")]
+    done = [row for row in rows if row["status"] not in _NOT_RUN]
+    out = []
+    for group in dict.fromkeys((row["notebook"], row["dataset"], *(row[a] for a in others))
+                               for row in done):
+        mine = [row for row in done
+                if (row["notebook"], row["dataset"], *(row[a] for a in others)) == group]
+        for key in mine[0]["figures"]:
+            values = [row["figures"].get(key) for row in mine]
+            if all(_is_number(v) for v in values):
+                out.append({"notebook": group[0], "dataset": group[1],
+                            **dict(zip(others, group[2:])), "figure": key,
+                            "mean": float(np.mean(values)),
+                            "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                            "cells": len(values)})
+    return out
 
 
 def varying_keys(rows, x: str, exclude=()) -> list[str]:
@@ -73,6 +111,9 @@ def varying_keys(rows, x: str, exclude=()) -> list[str]:
     them (keys in `exclude`, the parameters, left out)."""
     keys = [k for k in rows[0]["figures"] if k not in exclude
             and all(_is_number(row["figures"].get(k)) for row in rows)]
+    if x == "dataset":  # categories: a figure that differs between data sets
+        return [k for k in keys if len({np.mean([r["figures"][k] for r in rows if r[x] == v])
+                                        for v in {row[x] for row in rows}}) > 1]
     varying = []
     for key in keys:
         means = [np.mean([r["figures"][key] for r in rows if r[x] == v])
@@ -89,6 +130,13 @@ def plot_sweep_key(rows, x: str, key: str, axes=(), ax=None):
         from matplotlib.figure import Figure
 
         ax = Figure().subplots()
+    if x == "dataset":  # categories: one bar per data set, mean +- std over the other cells
+        names = list(dict.fromkeys(row[x] for row in rows))
+        values = [[r["figures"][key] for r in rows if r[x] == v] for v in names]
+        ax.bar(names, [np.mean(v) for v in values], capsize=3, color="#0969da",
+               yerr=[np.std(v, ddof=1) if len(v) > 1 else 0.0 for v in values])
+        ax.set(xlabel=x, ylabel=key)
+        return ax
     others = [a for a in axes if a not in (x, "seed")]
     for group in dict.fromkeys(tuple(row[a] for a in others) for row in rows):
         mine = [row for row in rows if tuple(row[a] for a in others) == group]
@@ -109,7 +157,7 @@ def plot_sweep_key(rows, x: str, key: str, axes=(), ax=None):
 def summary_figure(rows, axes, max_keys: int = 2):
     """A matplotlib Figure of up to `max_keys` varying figures per notebook (plot_sweep_key),
     from the cells that did not fail; None when no axis or figure lends itself to a plot."""
-    done = [row for row in rows if row["status"] != "failed"]
+    done = [row for row in rows if row["status"] not in _NOT_RUN]
     x = summary_axis(axes, done) if done else None
     if x is None:
         return None
@@ -143,7 +191,14 @@ def write_sweep_report(out_dir, cells, manifest: dict, *, final: bool = False) -
         rows = sweep_rows(done, manifest)
         atomic_write_json(out_dir / "results.json", json_safe(rows))
         atomic_write_text(out_dir / "results.csv", rows_to_csv(rows))
-        figure = summary_figure(rows, list(cells[0].axes) if cells else [])
+        axes = list(cells[0].axes) if cells else []
+        comparison = dataset_comparison(rows, axes)
+        if comparison:
+            atomic_write_text(out_dir / COMPARISON, rows_to_csv(
+                [{**row, "figures": {}} for row in comparison]))
+        else:
+            (out_dir / COMPARISON).unlink(missing_ok=True)
+        figure = summary_figure(rows, axes)
         if figure is None:
             (out_dir / SUMMARY).unlink(missing_ok=True)
         else:
