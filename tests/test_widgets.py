@@ -120,5 +120,5 @@ def test_update_takes_its_steps_from_the_protocols_step_rule(monkeypatch):
     ex = Explorer(method="random", budget=0.05, seed=3, auto_update=False).update()
     (rule, full_steps, n_selected), = calls
     assert n_selected == len(ex.indices_) == 67 and full_steps > 0
-    protocol = widgets.default_protocol(ex.dataset, seeds=(3,))
+    protocol = widgets.default_protocol(ex.current_dataset(), seeds=(3,), device="cpu")
     assert ex.steps_ == distilled_steps(protocol, full_steps, 67) and rule == protocol.protocol
