@@ -51,7 +51,8 @@ def test_index_states_the_run_and_leads_with_six_headline_figures():
     for text in ("<dt>dataset</dt><dd>digits</dd>", "<dt>budget</dt><dd>0.1</dd>",
                  "<dt>seed</dt><dd>0, 1</dd>", "<dt>device</dt><dd>cpu</dd>",
                  "<dt>distill_lab</dt><dd>0.", "<dt>date</dt>",
-                 "<dt>total time</dt><dd>3.5 s</dd>"):
+                 "<dt>total time</dt><dd>3.5 s</dd>",
+                 "<dt>quick</dt><dd>True (every notebook works on at most 2,000 training and "):
         assert text in facts
     top, details = page.split("01_a.html")[1].split("<details>")
     assert top.count("<dt>") == 5 + 6 and "<dt>n selected</dt>" in top  # 5 parameters + 6 figures

@@ -14,12 +14,17 @@ import jinja2
 import markupsafe
 import mistune
 
+from distill_lab.data import QUICK_N_TEST, QUICK_N_TRAIN
 from distill_lab.reporting.figures import HEADLINE_KEY, MAX_HEADLINE
 
 __all__ = ["render_index", "format_value", "headline_figures", "other_figures", "run_facts",
            "verdicts", "VERDICT_KEY"]
 
 VERDICT_KEY = "verdict"  # a results file's one-sentence verdict (Markdown), shown atop the index
+# What quick=True bounds, whatever the data's size (the facts box says it beside `quick`).
+QUICK_MEANS = (f"every notebook works on at most {QUICK_N_TRAIN:,} training and {QUICK_N_TEST:,} "
+               "test samples, stratified; short trainings, few rounds and seeds: for a first look, "
+               "not the full study")
 
 
 def format_value(value) -> str:
@@ -71,6 +76,8 @@ def run_facts(runs, generated: str, seconds: float) -> dict:
                                if key in run.parameters)
         if values:
             facts[key] = ", ".join(values)
+    if "True" in facts.get("quick", ""):
+        facts["quick"] += f" ({QUICK_MEANS})"
     try:
         facts["distill_lab"] = importlib.metadata.version("distill-lab")
     except importlib.metadata.PackageNotFoundError:
