@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from distill_lab import data
+from distill_lab import data, idx
 
 
 def test_digits_split_is_fixed_and_stratified():
@@ -49,7 +49,15 @@ def test_subsample_is_seeded_and_stratified():
         data.subsample(ds, 5)
 
 
+def test_data_re_exports_the_idx_names():
+    """The names data.py exported before idx.py held them are still importable from data."""
+    for name in ("IDX_DATASETS", "MNIST_FILES", "MNIST_URL", "FASHION_MNIST_FILES",
+                 "FASHION_MNIST_URL", "KMNIST_FILES", "KMNIST_URL", "download_file"):
+        assert getattr(data, name) is getattr(idx, name) and name in data.__all__
+
+
 # ---------------------------------------------------------------- MNIST IDX files and download
+# (distill_lab.idx, through data.load: the names the tests replace live in idx)
 def _idx_bytes(array: np.ndarray) -> bytes:
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return gzip.compress(header + array.astype(np.uint8).tobytes())
@@ -58,7 +66,7 @@ def _idx_bytes(array: np.ndarray) -> bytes:
 @pytest.fixture
 def mnist_fixture(tmp_path, monkeypatch):
     """Tiny IDX files in MNIST's format (20 train, 10 test samples), and their checksums."""
-    monkeypatch.setattr(data, "MNIST_N", {"train": 20, "t10k": 10})
+    monkeypatch.setattr(idx, "MNIST_N", {"train": 20, "t10k": 10})
     rng = np.random.RandomState(0)
     arrays = {
         "train-images-idx3-ubyte.gz": rng.randint(0, 256, (20, 28, 28)),
@@ -92,14 +100,14 @@ def loopback_server(mnist_fixture):
 def test_mnist_download_verifies_checksums_and_parses(tmp_path, mnist_fixture, loopback_server,
                                                       monkeypatch):
     _, sums, arrays = mnist_fixture
-    monkeypatch.setattr(data, "MNIST_FILES", sums)
+    monkeypatch.setattr(idx, "MNIST_FILES", sums)
     ds = data.load("mnist", data_dir=tmp_path / "cache", base_url=loopback_server)
     assert ds.X_train.shape == (20, 784) and ds.X_test.shape == (10, 784)
     np.testing.assert_allclose(ds.X_train[3] * 255, arrays["train-images-idx3-ubyte.gz"][3].ravel(),
                                atol=1e-3)
     np.testing.assert_array_equal(ds.y_train, np.arange(20) % 10)
     folder = tmp_path / "cache" / "mnist"
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*sums, data.MNIST_STAMP])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*sums, idx.MNIST_STAMP])
     # second load reads the cache: no server needed
     again = data.load("mnist", data_dir=tmp_path / "cache", base_url="http://127.0.0.1:9/")
     np.testing.assert_array_equal(again.X_test, ds.X_test)
@@ -111,15 +119,15 @@ def test_mnist_download_verifies_checksums_and_parses(tmp_path, mnist_fixture, l
 def test_fashion_mnist_and_kmnist_take_the_mnist_path(tmp_path, mnist_fixture, loopback_server,
                                                       monkeypatch, name, table, title):
     _, sums, arrays = mnist_fixture
-    monkeypatch.setattr(data, table, sums)
-    monkeypatch.setattr(data, "MNIST_FILES", {})  # MNIST's table plays no part
+    monkeypatch.setattr(idx, table, sums)
+    monkeypatch.setattr(idx, "MNIST_FILES", {})  # MNIST's table plays no part
     ds = data.load(name, data_dir=tmp_path / "cache", base_url=loopback_server)
     assert ds.name == name and ds.X_train.shape == (20, 784) and len(ds.class_names) == 10
     np.testing.assert_array_equal(ds.y_test, arrays["t10k-labels-idx1-ubyte.gz"])
     folder = tmp_path / "cache" / name
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*sums, data.MNIST_STAMP])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*sums, idx.MNIST_STAMP])
     bad = dict(sums, **{"t10k-images-idx3-ubyte.gz": "0" * 64})
-    monkeypatch.setattr(data, table, bad)
+    monkeypatch.setattr(idx, table, bad)
     where = re.escape(str(folder / "t10k-images-idx3-ubyte.gz"))
     with pytest.raises(ValueError, match=rf"{where} does not match the published {title} .*"
                                          rf"load\('{name}', download=True\)"):
@@ -127,7 +135,7 @@ def test_fashion_mnist_and_kmnist_take_the_mnist_path(tmp_path, mnist_fixture, l
     with pytest.raises(FileNotFoundError, match=rf"copy the four {title} \*-ubyte.gz files"):
         data.load(name, data_dir=tmp_path / "offline", base_url="http://127.0.0.1:9/")
     monkeypatch.setenv(f"DISTILL_LAB_{name.upper()}_URL", loopback_server)  # the mirror variable
-    monkeypatch.setattr(data, table, sums)
+    monkeypatch.setattr(idx, table, sums)
     assert data.load(name, data_dir=tmp_path / "env").name == name
 
 
@@ -135,7 +143,7 @@ def test_mnist_checksum_mismatch_leaves_nothing(tmp_path, mnist_fixture, loopbac
                                                 monkeypatch):
     _, sums, _ = mnist_fixture
     bad = dict(sums, **{"train-labels-idx1-ubyte.gz": "0" * 64})
-    monkeypatch.setattr(data, "MNIST_FILES", bad)
+    monkeypatch.setattr(idx, "MNIST_FILES", bad)
     with pytest.raises(ValueError, match="checksum mismatch"):
         data.load("mnist", data_dir=tmp_path / "cache", base_url=loopback_server)
     folder = tmp_path / "cache" / "mnist"
@@ -156,10 +164,10 @@ def test_truncated_idx_is_rejected(tmp_path):
     path = tmp_path / "x.gz"
     path.write_bytes(gzip.compress(raw))
     with pytest.raises(ValueError, match="truncated"):
-        data._read_idx(path)
+        idx.read_idx(path)
     path.write_bytes(gzip.compress(raw[:9]))  # cut inside the dims
     with pytest.raises(ValueError, match="truncated inside its header"):
-        data._read_idx(path)
+        idx.read_idx(path)
 
 
 # ---------------------------------------------------------------- MNIST files already on disk
@@ -170,7 +178,7 @@ def _install(folder, files, monkeypatch, trusted=None):
     for name, raw in files.items():
         (folder / name).write_bytes(raw)
     sums = {name: hashlib.sha256(raw).hexdigest() for name, raw in (trusted or files).items()}
-    monkeypatch.setattr(data, "MNIST_FILES", sums)
+    monkeypatch.setattr(idx, "MNIST_FILES", sums)
     return folder
 
 
@@ -229,10 +237,10 @@ def test_unreadable_file_keeps_its_os_error_type_and_names_the_path(tmp_path, mo
     def denied(path, mode):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(data.gzip, "open", denied)
+    monkeypatch.setattr(idx.gzip, "open", denied)
     where = re.escape(str(tmp_path / "x.gz"))
     with pytest.raises(PermissionError, match=rf"could not read {where}.*permissions"):
-        data._read_idx(tmp_path / "x.gz")
+        idx.read_idx(tmp_path / "x.gz")
 
 
 def test_checksum_mismatch_on_disk_is_an_error_offline(tmp_path, mnist_fixture, monkeypatch):
@@ -244,8 +252,8 @@ def test_checksum_mismatch_on_disk_is_an_error_offline(tmp_path, mnist_fixture, 
     where = re.escape(str(bad))
     with pytest.raises(ValueError, match=rf"{where} does not match the published MNIST .*sha256 "
                                          rf"{hashlib.sha256(files[bad.name]).hexdigest()}, "
-                                         rf"expected {data.MNIST_FILES[bad.name]} or "
-                                         rf"{data.MNIST_REPACKED[bad.name]}.*delete"):
+                                         rf"expected {idx.MNIST_FILES[bad.name]} or "
+                                         rf"{idx.MNIST_REPACKED[bad.name]}.*delete"):
         data.load("mnist", data_dir=tmp_path, download=False)
     assert bad.read_bytes() == files[bad.name]  # offline, nothing is touched
 
@@ -266,12 +274,12 @@ def test_checksums_are_verified_once_then_trusted_until_a_file_changes(tmp_path,
                                                                        monkeypatch):
     folder = _install(tmp_path / "mnist", _tiny_files(mnist_fixture), monkeypatch)
     hashed = []
-    real_sha256 = data._sha256
-    monkeypatch.setattr(data, "_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
+    real_sha256 = idx._sha256
+    monkeypatch.setattr(idx, "_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
     data.load("mnist", data_dir=tmp_path, download=False)
-    assert sorted(hashed) == sorted(data.MNIST_FILES)
-    stamps = json.loads((folder / data.MNIST_STAMP).read_text())
-    assert sorted(stamps) == sorted(data.MNIST_FILES)
+    assert sorted(hashed) == sorted(idx.MNIST_FILES)
+    stamps = json.loads((folder / idx.MNIST_STAMP).read_text())
+    assert sorted(stamps) == sorted(idx.MNIST_FILES)
     hashed.clear()
     data.load("mnist", data_dir=tmp_path, download=False)
     assert hashed == []  # the stamp matched: no file read twice
@@ -280,10 +288,10 @@ def test_checksums_are_verified_once_then_trusted_until_a_file_changes(tmp_path,
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # e.g. copied over again
     data.load("mnist", data_dir=tmp_path, download=False)
     assert hashed == [path.name]
-    (folder / data.MNIST_STAMP).write_text("{not json")  # a damaged stamp only costs a re-hash
+    (folder / idx.MNIST_STAMP).write_text("{not json")  # a damaged stamp only costs a re-hash
     hashed.clear()
     data.load("mnist", data_dir=tmp_path, download=False)
-    assert sorted(hashed) == sorted(data.MNIST_FILES)
+    assert sorted(hashed) == sorted(idx.MNIST_FILES)
 
 
 def test_unwritable_stamp_warns_and_still_loads(tmp_path, mnist_fixture, monkeypatch):
@@ -292,8 +300,8 @@ def test_unwritable_stamp_warns_and_still_loads(tmp_path, mnist_fixture, monkeyp
     def read_only(path, obj):
         raise PermissionError(13, "Read-only file system", str(path))
 
-    monkeypatch.setattr(data, "atomic_write_json", read_only)
-    where = re.escape(str(folder / data.MNIST_STAMP))
+    monkeypatch.setattr(idx, "atomic_write_json", read_only)
+    where = re.escape(str(folder / idx.MNIST_STAMP))
     with pytest.warns(UserWarning, match=rf"could not write {where}.*writable"):
         ds = data.load("mnist", data_dir=tmp_path, download=False)
     assert ds.X_train.shape == (20, 784)

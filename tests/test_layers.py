@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "distill_lab"
 # with: `evaluation` is the protocol and its rows (generative.quality scores synthetic sets with
 # it); `experiments` run every method, the generative ones included, and time the reports.
 LAYERS = [
-    ("core", {"_validation", "_io", "data", "user_data", "image_folder", "tables", "models",
+    ("core", {"_validation", "_io", "idx", "data", "user_data", "image_folder", "tables", "models",
               "training", "proxy", "augment", "dask_cluster"}),
     ("criteria", {"criteria"}),
     ("problem", {"problem"}),
