@@ -14,17 +14,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from distill_lab._validation import (check_labels, check_random_state, check_X_y, resolve_budget,
-                                     resolve_device, split_budget)
+from distill_lab._validation import (check_labels, check_random_state, check_X_y, is_int,
+                                     resolve_budget, resolve_device, split_budget)
 from distill_lab.criteria import entropy as ent
 from distill_lab.criteria import top_k
 from distill_lab.criteria.representative import kcenter_greedy
 from distill_lab.models import make_model
 from distill_lab.training import TrainConfig, accuracy, embed, predict_proba, train
 
-__all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "learner_model", "initial_set",
-           "mc_dropout_probs", "bald_from_probs", "bald", "query_scores",
-           "active_learning", "one_shot_curve", "compare_strategies"]
+__all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "learner_model", "QUICK_ROUNDS",
+           "round_batch_size", "initial_set", "mc_dropout_probs", "bald_from_probs", "bald",
+           "query_scores", "active_learning", "one_shot_curve", "compare_strategies"]
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random", "bald")
 ACTIVE_CONFIG = TrainConfig(epochs=1.0, batch_size=32, lr=3e-2)   # used with a fixed step count
@@ -50,6 +50,21 @@ def learner_model(dataset) -> str:
     if dataset.image_shape is None:
         return "mlp"
     return "convnet" if dataset.image_shape[-1] >= 28 else "logreg"
+
+
+QUICK_ROUNDS = 8  # quick mode's bound on the query rounds of one active-learning run
+
+
+def round_batch_size(budget: int, initial_size: int, batch_size: int,
+                     max_rounds: int = QUICK_ROUNDS) -> int:
+    """The query batch size that reaches `budget` from `initial_size` labels in at most
+    `max_rounds` rounds: `batch_size`, or larger when the budget would need more rounds (a
+    quick run on a large pool). Every round retrains the learner, so rounds are its cost."""
+    for name, value in (("budget", budget), ("initial_size", initial_size),
+                        ("batch_size", batch_size), ("max_rounds", max_rounds)):
+        if not is_int(value) or value < 1:
+            raise ValueError(f"{name}={value!r} must be an int >= 1")
+    return max(batch_size, -(-max(budget - initial_size, 0) // max_rounds))
 
 
 def initial_set(y, size: int, random_state=None) -> np.ndarray:

@@ -267,8 +267,8 @@ def _explore(args) -> int:
 
     notebooks = _notebooks_dir(args)
     (explorer,) = find_notebooks(notebooks, ["10"])
-    check_parameters({"dataset": args.dataset})
-    with serve(explorer, {"dataset": args.dataset}, args.port, quiet=False) as url:
+    checked = check_parameters({"dataset": args.dataset})  # a path: read, checked, absolute
+    with serve(explorer, checked, args.port, quiet=False) as url:
         print(f"the explorer is at {url} (Ctrl-C stops it)", flush=True)
         try:
             while True:
