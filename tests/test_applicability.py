@@ -174,3 +174,17 @@ def test_a_sweep_over_data_sets_marks_the_cells_a_data_set_does_not_fit(tmp_path
     reasons = {(Path(c.injected["dataset"]).stem, c.injected["seed"]): c.reason for c in cells}
     assert reasons[("digits", 0)] is None and reasons[("digits", 1)] is None
     assert "'t' is a table" in reasons[("t", 0)] and reasons[("t", 1)] == reasons[("t", 0)]
+
+
+def test_every_notebook_that_loads_data_declares_the_data_options():
+    """`-p label_column species` or `-p image_shape [3,32,32]` reach every notebook that loads the
+    data set (the explorer, 10, opens tables with their default label column only)."""
+    from distill_lab.reporting.notebooks import declared_parameters
+
+    for path in sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):
+        declared = declared_parameters(path)
+        if "dataset" in declared and not path.stem.startswith("10"):
+            assert {"label_column", "image_shape"} <= set(declared), path.name
+            assert declared["label_column"] == declared["image_shape"] == "None"  # papermill: text
+            source = "".join(c.source for c in nbformat.read(path, as_version=4).cells)
+            assert "label_column=label_column, image_shape=image_shape" in source, path.name
