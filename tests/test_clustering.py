@@ -11,9 +11,10 @@ from sklearn.datasets import load_digits, make_blobs
 from distill_lab import SELECTORS, make_selector
 from distill_lab._validation import split_budget
 from distill_lab.selectors.clustering import DBSCANSelector, KMeansSelector
+from distill_lab.selectors.kmeans import _medoids
 from distill_lab.selectors.kmeans_dbscan import (FewDistinctRowsWarning, SingleClusterWarning,
-                                                  _medoids, dbscan_select, k_distance,
-                                                  kmeans_medoids, knee_eps)
+                                                  dbscan_select, k_distance, kmeans_medoids,
+                                                  knee_eps)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Clustering selectors: K-means medoids/centroids and DBSCAN/HDBSCAN core representatives, per
-class by default, on raw features or proxy embeddings (the algorithms are in `kmeans_dbscan`).
+class by default, on raw features or proxy embeddings (the algorithms are in `kmeans` and
+`density`).
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import warnings
 import numpy as np
 
 from distill_lab._validation import is_int
-from distill_lab.selectors import kmeans_dbscan
+from distill_lab.selectors import density, kmeans
 from distill_lab.selectors.model_based import FeatureSelector
 
 
@@ -34,7 +35,7 @@ class KMeansSelector(_ClusterSelector):
     are listed in `few_distinct_pools_`). No centroid is ever NaN and no weight 0."""
 
     def __init__(self, budget=0.1, random_state=None, class_balanced=True, features="raw",
-                 n_init=1, minibatch_threshold=kmeans_dbscan.MINIBATCH_THRESHOLD,
+                 n_init=1, minibatch_threshold=kmeans.MINIBATCH_THRESHOLD,
                  proxy_model="mlp", proxy_epochs=1.0, image_shape=None, device="auto"):
         super().__init__(budget=budget, random_state=random_state, class_balanced=class_balanced,
                          features=features, proxy_model=proxy_model, proxy_epochs=proxy_epochs,
@@ -52,10 +53,10 @@ class KMeansSelector(_ClusterSelector):
 
     def _select(self, state, pool, k, rng):
         with warnings.catch_warnings():   # one summary warning per fit, see _finish
-            warnings.simplefilter("ignore", kmeans_dbscan.FewDistinctRowsWarning)
-            km = kmeans_dbscan.kmeans_medoids(state["features"][pool], k, n_init=self.n_init,
-                                              random_state=rng.randint(2**31 - 1),
-                                              minibatch_threshold=self.minibatch_threshold)
+            warnings.simplefilter("ignore", kmeans.FewDistinctRowsWarning)
+            km = kmeans.kmeans_medoids(state["features"][pool], k, n_init=self.n_init,
+                                       random_state=rng.randint(2**31 - 1),
+                                       minibatch_threshold=self.minibatch_threshold)
         X, y = state["X"], state["y"]
         members = [pool[km.labels == j] for j in range(k)]                  # never empty
         # Centroids in input space, so they can be trained on even when clustering embeddings.
@@ -81,7 +82,7 @@ class KMeansSelector(_ClusterSelector):
             warnings.warn(f"{where} hold fewer distinct rows than their share of the budget: "
                           "every distinct row is picked and the rest of the share are copies of "
                           "them (other samples with identical features)",
-                          kmeans_dbscan.FewDistinctRowsWarning, stacklevel=3)
+                          kmeans.FewDistinctRowsWarning, stacklevel=3)
 
 
 class DBSCANSelector(_ClusterSelector):
@@ -109,26 +110,24 @@ class DBSCANSelector(_ClusterSelector):
 
     def _check_params(self, n_features):
         super()._check_params(n_features)
-        kmeans_dbscan.check_density_params(self.method, self.eps, self.min_samples,
-                                           self.max_iter, self.noise)
+        density.check_density_params(self.method, self.eps, self.min_samples, self.max_iter,
+                                     self.noise)
 
     def _select(self, state, pool, k, rng):
         features, small = state["features"][pool], False
         if k == len(pool):   # a class no larger than its share: every sample is kept, weight 1
-            res = kmeans_dbscan.DensityResult(np.arange(k), np.ones(k), np.arange(k), k, 0, None,
-                                              None, [])
+            res = density.DensityResult(np.arange(k), np.ones(k), np.arange(k), k, 0, None, None,
+                                        [])
         elif self.class_balanced and len(pool) < self.min_samples:   # no core point possible
-            km = kmeans_dbscan.kmeans_medoids(features, k, random_state=rng.randint(2**31 - 1))
-            res = kmeans_dbscan.DensityResult(km.medoids, km.sizes, km.labels, k, 0, None, None,
-                                              [])
+            km = kmeans.kmeans_medoids(features, k, random_state=rng.randint(2**31 - 1))
+            res = density.DensityResult(km.medoids, km.sizes, km.labels, k, 0, None, None, [])
             small = True
         else:
             with warnings.catch_warnings():   # one summary warning per fit, see _finish
-                warnings.simplefilter("ignore", kmeans_dbscan.SingleClusterWarning)
-                res = kmeans_dbscan.dbscan_select(features, k, method=self.method, eps=self.eps,
-                                                  min_samples=self.min_samples,
-                                                  max_iter=self.max_iter, noise=self.noise,
-                                                  random_state=rng.randint(2**31 - 1))
+                warnings.simplefilter("ignore", density.SingleClusterWarning)
+                res = density.dbscan_select(features, k, method=self.method, eps=self.eps,
+                                            min_samples=self.min_samples, max_iter=self.max_iter,
+                                            noise=self.noise, random_state=rng.randint(2**31 - 1))
         cls = int(state["y"][pool[0]]) if self.class_balanced else None
         return pool[res.indices], res.weights, (res, small, cls)
 
@@ -150,4 +149,4 @@ class DBSCANSelector(_ClusterSelector):
             warnings.warn(f"{self.method} found a single density cluster in {len(single)} of "
                           f"{len(pools)} pool(s); their picks are K-means medoids of its core "
                           "points (see search_ for every fit tried)",
-                          kmeans_dbscan.SingleClusterWarning, stacklevel=3)
+                          density.SingleClusterWarning, stacklevel=3)
