@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from distill_lab.experiments import (generative, headline, paper, selection_time, sequence_time,
-                                     sweep_speedup, tabular_model)
+from distill_lab.experiments import (generative, headline, paper, selection_scale,
+                                     selection_time, sequence_time, sweep_speedup, tabular_model)
 from distill_lab.experiments.options import set_threads
 
 __all__ = ["EXPERIMENTS", "build_parser", "main"]
@@ -14,7 +14,8 @@ __all__ = ["EXPERIMENTS", "build_parser", "main"]
 # NAME on the command line -> the module that runs it (its SUMMARY, add_arguments and run).
 EXPERIMENTS = {"headline": headline, "paper": paper, "generative": generative,
                "selection-time": selection_time, "sequence-time": sequence_time,
-               "sweep-speedup": sweep_speedup, "tabular-model": tabular_model}
+               "sweep-speedup": sweep_speedup, "tabular-model": tabular_model,
+               "selection-scale": selection_scale}
 
 
 def build_parser() -> argparse.ArgumentParser:
