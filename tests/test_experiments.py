@@ -27,7 +27,8 @@ def test_every_experiment_takes_the_common_options(name):
 
 def test_the_names_of_the_cli():
     assert list(bench.EXPERIMENTS) == ["headline", "paper", "generative", "selection-time",
-                                       "sequence-time", "sweep-speedup", "tabular-model"]
+                                       "sequence-time", "sweep-speedup", "tabular-model",
+                                       "selection-scale"]
     assert all(module.SUMMARY and module.__doc__ for module in bench.EXPERIMENTS.values())
 
 
@@ -72,3 +73,53 @@ def test_tabular_model_compares_the_candidates_on_a_users_csv_path():
         ("iris", "logreg", "full"), ("iris", "logreg", "random"),
         ("iris", "mlp", "full"), ("iris", "mlp", "random")]
     assert all(r["n_selected"] == 12 for r in rows if r["method"] == "random")  # 10% of 120
+
+
+def test_sequence_time_names_its_file_by_data_set_and_workers(tmp_path, monkeypatch):
+    """Issue 21's targets time the sequence on MNIST, serial and on 2 Dask workers: each gets its
+    own file; a smoke run records the load average around every run."""
+    from distill_lab.experiments import sequence_time
+
+    assert sequence_time.run_arguments("digits", None) == []
+    assert sequence_time.run_arguments("/d/wine.csv", 2) == ["-p", "dataset", "/d/wine.csv",
+                                                             "--workers", "2"]
+    assert sequence_time.result_name("digits", None) == "sequence_time"
+    assert sequence_time.result_name("mnist", 2) == "sequence_time_mnist_workers2"
+    assert sequence_time.result_name("/d/wine.csv", None) == "sequence_time_wine"
+    monkeypatch.chdir(tmp_path)
+    assert bench.main(["sequence-time", "--smoke", "--out", "out"]) == 0
+    record = json.loads((tmp_path / "out" / "sequence_time_smoke.json").read_text())
+    (only_run,) = record["runs"]
+    assert only_run["load_before"] >= 0 and only_run["load_after"] >= 0
+    assert record["dataset"] == "digits" and record["workers"] is None
+    assert list(record["median_per_notebook"]) == ["01_pass"]
+
+
+def test_selection_scale_smoke_measures_every_method(tmp_path, monkeypatch):
+    """`bench selection-scale --smoke`: a row per method with its time, peak memory and sizes,
+    facility location's objective, per-class picks identical in one process and on 2 Dask
+    workers, the kNN graph's objective against the dense one on digits, and the load average
+    around every part. Timing-free: the figures' values are not checked, only their presence."""
+    monkeypatch.chdir(tmp_path)
+    assert bench.main(["selection-scale", "--smoke", "--device", "cpu", "--out", "out"]) == 0
+    doc = json.loads((tmp_path / "out" / "selection_scale_smoke.json").read_text())
+    assert doc["command"] == "distill-lab bench selection-scale --smoke --device cpu --out out"
+    assert list(doc["parts"]) == ["per_class", "mnist", "scale"]
+    assert all(len(p["load_average_start"]) == len(p["load_average_end"]) == 3
+               for p in doc["parts"].values())
+    rows = {r["method"]: r for r in doc["rows"]}
+    assert list(rows) == ["per_class_serial", "per_class_dask", "mnist_dense", "mnist_knn",
+                          "facility_location_knn", "kcenter", "herding"]
+    for r in rows.values():
+        assert r["seconds"] > 0 and 0 < r["peak_rss_gib"] < 4 and len(r["load_average_end"]) == 3
+        assert r["n_selected"] == round(r["budget"] * r["n"]) > 0
+        assert (r["objective"] is None) == (r["method"] in ("kcenter", "herding"))
+    assert rows["kcenter"]["n"] == 20_000 and rows["kcenter"]["n_selected"] == 200
+    dask = rows["per_class_dask"]
+    assert dask["identical_to_serial"] and dask["workers"] == 2 and dask["speedup"] > 0
+    assert dask["objective"] == rows["per_class_serial"]["objective"]
+    assert len(dask["workers_peak_rss_gib"]) == 2
+    knn = rows["mnist_knn"]
+    assert knn["dataset"] == "digits" and knn["budget"] == 0.1
+    assert knn["objective_ratio_to_dense"] == knn["objective"] / rows["mnist_dense"]["objective"]
+    assert 0.9 < knn["objective_ratio_to_dense"] <= 1.0 + 1e-9    # seeded: 0.997 on digits
