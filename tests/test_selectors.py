@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import distill_lab
 from distill_lab import SELECTORS, data, make_selector, proxy
-from distill_lab.selectors import model_based
+from distill_lab.selectors import feature_based, proxy_scores
 
 FAST = {"proxy_epochs": 0.5}
 
@@ -155,6 +155,16 @@ def test_facility_location_and_craig_on_degenerate_pools(name, small):
     assert whole.objective_ == 3.0                                         # sum_i sim(i, i)
 
 
+def test_model_based_re_exports_its_selectors():
+    """selectors/model_based.py was split into proxy_scores and feature_based; its names stay."""
+    from distill_lab.selectors import model_based
+
+    for name in model_based.__all__:
+        assert getattr(model_based, name) is getattr(
+            proxy_scores if name in proxy_scores.__all__ else feature_based, name)
+    assert model_based.CraigSelector is SELECTORS["craig"]
+
+
 def test_facility_location_passes_gamma_on(small, monkeypatch):
     from distill_lab.criteria import representative as rep
 
@@ -162,7 +172,7 @@ def test_facility_location_passes_gamma_on(small, monkeypatch):
     sel = make_selector("facility_location", budget=15, features="raw", gamma=0.02).fit(X, y)
     np.testing.assert_array_equal(sel.indices_, rep.facility_location(X, 15, gamma=0.02)[0])
     seen = []
-    monkeypatch.setattr(model_based.grad, "craig",
+    monkeypatch.setattr(feature_based.grad, "craig",
                         lambda G, k, **kw: seen.append(kw["gamma"]) or (np.arange(k), np.ones(k),
                                                                         1.0))
     make_selector("craig", **_params("craig", budget=15, gamma=0.5)).fit(X, y)
@@ -329,7 +339,7 @@ def test_skip_top_is_checked_before_the_proxy_trains(name, small, monkeypatch):
     def no_proxy(*args, **kwargs):
         raise AssertionError("the proxy trained before skip_top was checked")
 
-    monkeypatch.setattr(model_based, "proxy_outputs", no_proxy)
+    monkeypatch.setattr(proxy_scores, "proxy_outputs", no_proxy)
     with pytest.raises(ValueError, match=r"skip_top=1.5 must be a fraction in \[0, 1\)"):
         make_selector(name, budget=20, skip_top=1.5).fit(*small)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from distill_lab._validation import is_int
 from distill_lab.selectors import density, kmeans
-from distill_lab.selectors.model_based import FeatureSelector
+from distill_lab.selectors.feature_based import FeatureSelector
 
 
 class _ClusterSelector(FeatureSelector):

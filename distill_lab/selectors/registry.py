@@ -2,26 +2,27 @@
 from __future__ import annotations
 
 from distill_lab._validation import resolve_device
-from distill_lab.selectors import model_based as mb
+from distill_lab.selectors import feature_based as fb
+from distill_lab.selectors import proxy_scores as ps
 from distill_lab.selectors.clustering import DBSCANSelector, KMeansSelector
 from distill_lab.selectors.simple import RandomSelector
 
 SELECTORS = {
     "random": RandomSelector,
     # gradient-based
-    "grand": mb.GraNdSelector,
-    "el2n": mb.EL2NSelector,
-    "craig": mb.CraigSelector,
-    "ccs": mb.CCSSelector,  # coverage-centric: strata of a gradient or uncertainty score
+    "grand": ps.GraNdSelector,
+    "el2n": ps.EL2NSelector,
+    "craig": fb.CraigSelector,
+    "ccs": ps.CCSSelector,  # coverage-centric: strata of a gradient or uncertainty score
     # entropy-based
-    "entropy": mb.EntropySelector,
-    "margin": mb.MarginSelector,
-    "least_confidence": mb.LeastConfidenceSelector,
+    "entropy": ps.EntropySelector,
+    "margin": ps.MarginSelector,
+    "least_confidence": ps.LeastConfidenceSelector,
     # representative
-    "kcenter": mb.KCenterSelector,
-    "herding": mb.HerdingSelector,
-    "facility_location": mb.FacilityLocationSelector,
-    "moderate": mb.ModerateSelector,
+    "kcenter": fb.KCenterSelector,
+    "herding": fb.HerdingSelector,
+    "facility_location": fb.FacilityLocationSelector,
+    "moderate": fb.ModerateSelector,
     "kmeans": KMeansSelector, "dbscan": DBSCANSelector,  # clustering
 }
 
