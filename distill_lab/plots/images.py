@@ -61,8 +61,9 @@ def feature_rows(X, *, labels=None, ax=None, title=None, limit=3.0):
     the rows. The tabular counterpart of `image_grid`."""
     X = check_array_2d(X, name="X")
     ax = get_axes(ax)
-    ax.imshow(np.clip(X, -limit, limit), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto",
-              interpolation="nearest")
+    image = ax.imshow(np.clip(X, -limit, limit), cmap="RdBu_r", vmin=-limit, vmax=limit,
+                      aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="std from the training mean")
     if labels is not None:
         labels = list(labels)
         if len(labels) != len(X):
