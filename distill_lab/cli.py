@@ -1,7 +1,11 @@
 """The `distill-lab` command: run the notebook sequence into an HTML report, sweep notebooks over a
 grid of parameters on a Dask cluster, refresh the committed notebooks' outputs, write the student
 release of the notebooks and grade a submission, or run an experiment (`bench NAME`,
-distill_lab.experiments)."""
+distill_lab.experiments).
+
+Over 300 lines and whole on purpose: the parser and each subcommand's handler, a few lines of
+library calls apiece, read together; split apart, an option would live away from the code that
+reads it."""
 from __future__ import annotations
 
 import argparse
