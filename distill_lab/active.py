@@ -23,7 +23,7 @@ from distill_lab.models import make_model
 from distill_lab.training import TrainConfig, accuracy, embed, predict_proba, train
 
 __all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "learner_model", "QUICK_ROUNDS",
-           "round_batch_size", "initial_set", "mc_dropout_probs", "bald_from_probs", "bald",
+           "QUICK_CURVE_TEST", "round_batch_size", "initial_set", "mc_dropout_probs", "bald_from_probs", "bald",
            "query_scores", "active_learning", "one_shot_curve", "compare_strategies"]
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random", "bald")
@@ -53,6 +53,9 @@ def learner_model(dataset) -> str:
 
 
 QUICK_ROUNDS = 8  # quick mode's bound on the query rounds of one active-learning run
+# Quick mode scores learning curves on at most this many test samples (one sample: 0.2 points);
+# every round of every curve is scored, so the test set's size multiplies the whole notebook.
+QUICK_CURVE_TEST = 500
 
 
 def round_batch_size(budget: int, initial_size: int, batch_size: int,

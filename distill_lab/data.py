@@ -156,7 +156,8 @@ def subsample(dataset: Dataset, n_train: int, random_state=None, n_test: int | N
           else _stratified_indices(dataset.y_test, n_test, rng))
     return replace(dataset, X_train=dataset.X_train[tr], y_train=dataset.y_train[tr],
                    X_test=dataset.X_test[te], y_test=dataset.y_test[te],
-                   name=f"{dataset.name}-{len(tr) // 1000}k" if len(tr) >= 1000
+                   name=dataset.name if len(tr) == len(dataset.y_train)  # the test set only
+                   else f"{dataset.name}-{len(tr) // 1000}k" if len(tr) >= 1000
                    else f"{dataset.name}-{len(tr)}")
 
 

@@ -47,6 +47,10 @@ def test_subsample_is_seeded_and_stratified():
     assert np.abs(frac - full).max() < 0.01
     with pytest.raises(ValueError, match="n_train=5"):
         data.subsample(ds, 5)
+    assert a.name == "digits-500"
+    tested = data.subsample(ds, len(ds.y_train), random_state=3, n_test=100)  # the test set only
+    assert tested.name == "digits" and len(tested.y_test) == 100
+    np.testing.assert_array_equal(tested.X_train, ds.X_train)
 
 
 def test_data_re_exports_the_idx_names():
