@@ -54,9 +54,11 @@ PER_CLASS = ("from distill_lab import make_selector; "
 DASK = ("from distill_lab.dask_cluster import connect\n"
         "with connect(SCHEDULER, None if SCHEDULER else WORKERS, verbose=False) as client:\n"
         "    client.run(__import__, 'distill_lab.selectors.distributed')\n"
-        "    client.run(__import__, 'faiss'); start = time.perf_counter()\n"
+        "    client.run(__import__, 'faiss')\n"
+        "    cpu0 = client.run(cpu_seconds); start = time.perf_counter()\n"
         "    picks = fit_pools(sel, E, y, client=client).indices_\n"
         "    elapsed = time.perf_counter() - start\n"
+        "    workers_cpu = [v - cpu0[w] for w, v in client.run(cpu_seconds).items()]\n"
         "    objective = sel.objective_\n"
         "    rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
         "    workers_peak = [v * 1024 for v in rss.values()]")
@@ -72,8 +74,10 @@ METHODS = {
     "mnist_dense": "from distill_lab.criteria.facility_dense import facility_location as f; "
                    "picks, _, objective = f(E, k, optimizer='stochastic', random_state=0, "
                    "return_objective=True)",
-    "mnist_knn": FL + "picks, _, objective = f(E, k, index='flat', optimizer='stochastic', "
+    "mnist_knn": FL + "picks, _, objective = f(E, k, index='ivf', optimizer='stochastic', "
                       "random_state=0, return_objective=True)",
+    "mnist_knn_flat": FL + "picks, _, objective = f(E, k, index='flat', optimizer='stochastic', "
+                           "random_state=0, return_objective=True)",
 }
 
 CHILD = """
@@ -83,15 +87,18 @@ warnings.simplefilter("ignore")
 import distill_lab, distill_lab.selectors.distributed, faiss  # imports are not timed
 E = np.load(sys.argv[1]); y = np.load(sys.argv[2]); k = int(sys.argv[3])
 WORKERS, SCHEDULER = int(sys.argv[4]), sys.argv[5] or None
-usage = resource.getrusage(resource.RUSAGE_SELF)
-cpu = usage.ru_utime + usage.ru_stime
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+cpu = cpu_seconds()
 start = time.perf_counter()
 {call}
 seconds = globals().get("elapsed", time.perf_counter() - start)
-usage = resource.getrusage(resource.RUSAGE_SELF)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 np.save(sys.argv[6], np.asarray(picks))
-print(json.dumps({{"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu,
-                  "peak_rss_gib": usage.ru_maxrss * 1024 / 2**30,
+print(json.dumps({{"seconds": seconds, "cpu_seconds": cpu_seconds() - cpu,
+                  "peak_rss_gib": peak * 1024 / 2**30,
+                  "workers_cpu_seconds": globals().get("workers_cpu"),
                   "workers_peak_rss_gib": [v / 2**30 for v in globals().get("workers_peak", [])]
                   or None, "objective": globals().get("objective")}}))
 """
@@ -169,6 +176,10 @@ def run_per_class(args, paths, tmp, log) -> None:
     log({**dask, **shape, "scope": "per class", "workers": None if args.scheduler else
          args.workers, "scheduler": args.scheduler,
          "speedup": _ratio(serial["seconds"], dask["seconds"]),
+         # what the speed-up would be if each process had a core to itself (no other load):
+         # the serial CPU seconds over the busiest worker's (transfers and waits not counted)
+         "cpu_bound_speedup": _ratio(serial.get("cpu_seconds"),
+                                     max(dask.get("workers_cpu_seconds") or [None])),
          "identical_to_serial": "picks" in serial and "picks" in dask and
          _same_picks(serial, dask)})
 
@@ -197,10 +208,11 @@ def run_mnist(args, paths, tmp, log) -> None:
         shape = {"dataset": ds.name, "n": len(E), "dim": E.shape[1], "budget": budget,
                  "n_selected": k, "scope": "global", "proxy_seconds": proxy_seconds}
         dense = measure("mnist_dense", E_path, y_path, k, tmp, time_limit=args.time_limit)
-        knn = measure("mnist_knn", E_path, y_path, k, tmp, time_limit=args.time_limit)
         log({**dense, **shape})
-        log({**knn, **shape, "objective_ratio_to_dense": _ratio(knn.get("objective"),
-                                                                dense.get("objective"))})
+        for method in ("mnist_knn", "mnist_knn_flat"):     # inverted file, exact
+            knn = measure(method, E_path, y_path, k, tmp, time_limit=args.time_limit)
+            log({**knn, **shape, "objective_ratio_to_dense": _ratio(knn.get("objective"),
+                                                                    dense.get("objective"))})
 
 
 RUNS = {"per_class": run_per_class, "mnist": run_mnist, "scale": run_scale}
@@ -270,7 +282,10 @@ def run(args, command: str) -> int:
     if args.smoke:
         args.n, args.dim, args.classes = 20_000, 32, 10
     args.mnist_budgets = (0.1,) if args.smoke else (0.1, 0.01)
-    log = _Log(Path(args.out) / f"{result_stem('selection_scale', args.smoke)}.json", command)
+    # a run of some parts only is its own file: selection_scale_mnist.json never overwrites all
+    some = [] if set(parts) == set(PARTS) else [name for name in PARTS if name in parts]
+    stem = "_".join(["selection_scale", *some])
+    log = _Log(Path(args.out) / f"{result_stem(stem, args.smoke)}.json", command)
     with tempfile.TemporaryDirectory() as tmp:
         paths = synthetic(args, tmp) if {"scale", "per_class"} & set(parts) else None
         for name in (name for name in PARTS if name in parts):
