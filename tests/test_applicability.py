@@ -188,3 +188,14 @@ def test_every_notebook_that_loads_data_declares_the_data_options():
             assert declared["label_column"] == declared["image_shape"] == "None"  # papermill: text
             source = "".join(c.source for c in nbformat.read(path, as_version=4).cells)
             assert "label_column=label_column, image_shape=image_shape" in source, path.name
+
+
+def test_usable_budgets_and_sizes_per_class_keep_what_a_small_data_set_allows():
+    from distill_lab.evaluation import usable_budgets, usable_per_class
+
+    small = load("digits")  # 1,347 training images, 10 classes
+    assert usable_budgets([0.1, 0.01, 0.005], small) == ([0.1, 0.01], [0.005])  # 7 < 10 classes
+    assert usable_budgets([0.1, 0.005], small, keep=0.005) == ([0.1, 0.005], [])
+    smallest = int(np.bincount(small.y_train).min())
+    assert usable_per_class([10, smallest, smallest + 1], small) == ([10, smallest],
+                                                                     [smallest + 1])

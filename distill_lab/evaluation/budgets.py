@@ -5,9 +5,11 @@ data allows and says what it left out; the run's own `budget` is never dropped (
 fails with the selector's message)."""
 from __future__ import annotations
 
+import numpy as np
+
 from distill_lab._validation import resolve_budget
 
-__all__ = ["usable_budgets"]
+__all__ = ["usable_budgets", "usable_per_class"]
 
 
 def usable_budgets(budgets, dataset, keep=None) -> tuple[list, list]:
@@ -19,3 +21,11 @@ def usable_budgets(budgets, dataset, keep=None) -> tuple[list, list]:
     for b in budgets:
         (kept if b == keep or resolve_budget(b, n) >= classes else dropped).append(b)
     return kept, dropped
+
+
+def usable_per_class(per_class, dataset) -> tuple[list, list]:
+    """(kept, dropped): the images-per-class sizes (07, 08: synthetic sets beside random real
+    subsets of the same size) that every class of `dataset`'s training split can supply."""
+    smallest = int(np.bincount(dataset.y_train, minlength=dataset.n_classes).min())
+    kept = [k for k in per_class if k <= smallest]
+    return kept, [k for k in per_class if k > smallest]
