@@ -10,8 +10,8 @@ the dense engine (objective ratio, seconds).
 
 Targets (two cores): each method < 10 min serial and < 4 GiB peak; per-class speed-up >= 1.6x on
 2 workers; MNIST kNN objective >= 0.99 of the dense one in < 10 s. Every measurement runs in a
-fresh process (its peak resident memory is its own, `ru_maxrss`; the Dask row adds its workers'
-peaks); the serial per-class run is pinned to one thread per library, as each Dask worker is.
+fresh process (its peak resident memory is its own: VmHWM on Linux, not `ru_maxrss`, which a
+forked child starts at its parent's size; the Dask row adds its workers' peaks); the serial per-class run is pinned to one thread per library, as each Dask worker is.
 Other work on the machine slows every figure and makes ratios noisy, so each part and each row
 records `os.getloadavg()` at its start and end. Writes OUT/selection_scale.json (smoke:
 selection_scale_smoke.json) after every row: rows with method, scope (global or per class), n,
@@ -60,8 +60,7 @@ DASK = ("from distill_lab.dask_cluster import connect\n"
         "    elapsed = time.perf_counter() - start\n"
         "    workers_cpu = [v - cpu0[w] for w, v in client.run(cpu_seconds).items()]\n"
         "    objective = sel.objective_\n"
-        "    rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-        "    workers_peak = [v * 1024 for v in rss.values()]")
+        "    workers_peak = list(client.run(peak_bytes).values())")
 METHODS = {
     "kcenter": "from distill_lab.criteria.chunked import kcenter_chunked as f; "
                "picks = f(E, k, random_state=0)",
@@ -87,6 +86,15 @@ warnings.simplefilter("ignore")
 import distill_lab, distill_lab.selectors.distributed, faiss  # imports are not timed
 E = np.load(sys.argv[1]); y = np.load(sys.argv[2]); k = int(sys.argv[3])
 WORKERS, SCHEDULER = int(sys.argv[4]), sys.argv[5] or None
+def peak_bytes():
+    # Linux: VmHWM is this program's own high-water mark (ru_maxrss of a forked child starts at
+    # its parent's resident size); elsewhere ru_maxrss (bytes on macOS, KiB on the BSDs)
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (
+            1 if sys.platform == "darwin" else 1024)
 def cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -94,10 +102,10 @@ cpu = cpu_seconds()
 start = time.perf_counter()
 {call}
 seconds = globals().get("elapsed", time.perf_counter() - start)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = peak_bytes()
 np.save(sys.argv[6], np.asarray(picks))
 print(json.dumps({{"seconds": seconds, "cpu_seconds": cpu_seconds() - cpu,
-                  "peak_rss_gib": peak * 1024 / 2**30,
+                  "peak_rss_gib": peak / 2**30,
                   "workers_cpu_seconds": globals().get("workers_cpu"),
                   "workers_peak_rss_gib": [v / 2**30 for v in globals().get("workers_peak", [])]
                   or None, "objective": globals().get("objective")}}))
