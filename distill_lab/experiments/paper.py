@@ -22,6 +22,10 @@ The rows of issue 20 (`experiments.paper_routes`): `gan`, `diffusion`, `gan_late
 (generator training + synthesis seconds) and `gain_over_random` (its accuracy minus random's, same
 run, same images per class). Every row's seeds vary the whole pipeline, the set as well as the
 evaluation; `seed_varies` says what a seed changes.
+
+Over 300 lines and whole for now: the configuration, the published figures and the coreset/DM
+rows read together; the generative rows already live in `paper_routes`. The next row moves the
+published figures and `PaperConfig` into a module of their own.
 """
 from __future__ import annotations
 
