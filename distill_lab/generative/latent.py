@@ -17,12 +17,11 @@ import time
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from tqdm.auto import tqdm
 
 from .. import augment as dsa
 from .._validation import check_random_state, is_int
-from .base import autocast, check_n_per_class, check_training_set, make_device, torch_generator
-from .matching import VARIANTS, matching_loss, random_embedder
+from .base import check_n_per_class, check_training_set, make_device, torch_generator
+from .matching import VARIANTS, matching_steps
 
 __all__ = ["LatentDistributionMatching", "gan_latent_dm"]
 
@@ -104,20 +103,13 @@ class LatentDistributionMatching(BaseEstimator):
         real = [(torch.as_tensor(X[y == c], device=dev).view(-1, *shape) - mean) / std
                 for c in range(n_classes)]                                   # (n_c, C, H, W)
         opt = torch.optim.Adam([z], lr=self.lr)
-        self.loss_history_ = []
         start = time.perf_counter()
-        for _ in tqdm(range(self.iterations), desc="latent DM", disable=not self.verbose):
-            net = random_embedder(shape, self.width, rng, n_classes).to(dev)
-            batches = [r[torch.randperm(len(r), generator=gen)[:self.batch_real].to(dev)]
-                       for r in real]
-            with autocast(dev):
-                syn = ((G(z, y_syn).float() + 1) / 2 - mean) / std   # (n_classes*k, C, H, W)
-                loss = matching_loss(net, batches, syn.split(k), aug_gen, variant=self.variant,
-                                     strategy=self.strategy)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            self.loss_history_.append(float(loss.detach()))
+        self.loss_history_ = matching_steps(
+            opt, lambda: ((G(z, y_syn).float() + 1) / 2 - mean) / std,  # (n_classes*k, C, H, W)
+            real, k, iterations=self.iterations, image_shape=shape, width=self.width,
+            n_classes=n_classes, batch_real=self.batch_real, rng=rng, gen=gen, aug_gen=aug_gen,
+            variant=self.variant, strategy=self.strategy, dev=dev, desc="latent DM",
+            verbose=self.verbose)
         self.seconds_ = time.perf_counter() - start
         self.z_ = z.detach().cpu().numpy().copy()
         self.X_syn_ = self.decode(self.z_, self.y_syn_)

@@ -30,7 +30,8 @@ from ..models import make_model
 from .base import autocast, check_n_per_class, check_training_set, make_device, torch_generator
 from .layers import check_image_shape
 
-__all__ = ["random_embedder", "mmd2", "matching_loss", "DistributionMatching", "VARIANTS"]
+__all__ = ["random_embedder", "mmd2", "matching_loss", "matching_steps", "DistributionMatching",
+           "VARIANTS"]
 
 VARIANTS = ("mean", "mmd")
 MMD_BANDWIDTHS = (0.5, 1.0, 2.0)   # multiples of the median squared distance (multi-scale RBF)
@@ -75,6 +76,28 @@ def matching_loss(net, real_by_class, syn_by_class, generator=None, *, variant: 
         else:
             loss = loss + ((emb_real.mean(0) - emb_syn.mean(0)) ** 2).sum()
     return loss
+
+
+def matching_steps(opt, synthesize, real, k: int, *, iterations: int, image_shape, width: int,
+                   n_classes: int, batch_real: int, rng, gen, aug_gen, variant: str, strategy: str,
+                   dev, desc: str = "DM", verbose: bool = False) -> list:
+    """The distribution-matching loop shared by DM (pixels) and latent DM (GAN codes): each
+    iteration a fresh random embedder (from `rng`), a batch of each class's `real` images (from
+    `gen`), the synthetic set `synthesize()` (n_classes*k, C, H, W) and one step of `opt` on
+    `matching_loss`. Returns the loss of every iteration."""
+    history = []
+    for _ in tqdm(range(iterations), desc=desc, disable=not verbose):
+        net = random_embedder(image_shape, width, rng, n_classes).to(dev)
+        batches = [r[torch.randperm(len(r), generator=gen)[:batch_real].to(dev)]
+                   for r in real]                                            # (<=B_real, C, H, W)
+        with autocast(dev):
+            loss = matching_loss(net, batches, synthesize().split(k), aug_gen, variant=variant,
+                                 strategy=strategy)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+    return history
 
 
 class DistributionMatching(BaseEstimator):
@@ -164,19 +187,12 @@ class DistributionMatching(BaseEstimator):
                 for c in range(self.n_classes)]                            # (n_c, C, H, W)
         syn = ((torch.as_tensor(X0, device=dev).view(shape) - mean) / std).requires_grad_(True)
         opt = torch.optim.SGD([syn], lr=self.lr, momentum=self.momentum)
-        self.loss_history_ = []
         start = time.perf_counter()
-        for _ in tqdm(range(self.iterations), desc="DM", disable=not self.verbose):
-            net = random_embedder(self.image_shape_, self.width, rng, self.n_classes).to(dev)
-            batches = [r[torch.randperm(len(r), generator=gen)[:self.batch_real].to(dev)]
-                       for r in real]                                        # (<=B_real, C, H, W)
-            with autocast(dev):
-                loss = matching_loss(net, batches, syn.split(k), aug_gen, variant=self.variant,
-                                     strategy=self.strategy)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            self.loss_history_.append(float(loss.detach()))
+        self.loss_history_ = matching_steps(
+            opt, lambda: syn, real, k, iterations=self.iterations, image_shape=self.image_shape_,
+            width=self.width, n_classes=self.n_classes, batch_real=self.batch_real, rng=rng,
+            gen=gen, aug_gen=aug_gen, variant=self.variant, strategy=self.strategy, dev=dev,
+            verbose=self.verbose)
         self.seconds_ = time.perf_counter() - start
         self.X_syn_ = (syn.detach() * std + mean).flatten(1).cpu().numpy()   # pixel scale
         return self
