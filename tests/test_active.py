@@ -146,10 +146,11 @@ def test_curves_and_sanity_margin_beats_a_bad_strategy(digits):
 def test_round_batch_size_bounds_the_rounds_of_a_quick_run():
     from distill_lab.active import QUICK_ROUNDS, round_batch_size
 
-    assert QUICK_ROUNDS == 8
-    assert round_batch_size(135, 20, 15) == 15          # digits: 115 queries in 8 rounds already
-    assert round_batch_size(200, 20, 15) == 23          # MNIST quick: 180 queries, 8 rounds of 23
-    assert -(-(200 - 20) // 23) <= QUICK_ROUNDS
+    assert QUICK_ROUNDS == 5
+    assert round_batch_size(135, 20, 15) == 23          # digits: 115 queries, 5 rounds of 23
+    assert round_batch_size(150, 20, 15) == 26          # MNIST quick: 130 queries, 5 rounds of 26
+    assert -(-(150 - 20) // 26) <= QUICK_ROUNDS
+    assert round_batch_size(135, 20, 15, max_rounds=8) == 15   # 8 rounds of 15 already
     assert round_batch_size(14, 7, 15) == 15 and round_batch_size(10, 10, 5) == 5
     with pytest.raises(ValueError, match=r"batch_size=0 must be an int >= 1"):
         round_batch_size(100, 10, 0)

@@ -26,3 +26,26 @@ def test_bald_from_probs_hand_checked():
         bald_from_probs(probs[0])
     with pytest.raises(ValueError, match="dropout p"):
         mc_dropout_probs(make_model("logreg", 64, 10, random_state=0), np.zeros((2, 64)), p=1.0)
+
+
+def test_mc_dropout_probs_embeds_once_and_matches_per_pass_embedding():
+    """The embedding carries no dropout, so computing it once and thinning it T times gives what T
+    full forward passes give (the masks drawn in the same order from the same generator)."""
+    import torch
+
+    ds = load("digits")
+    net = make_model("convnet3", 64, 10, image_shape=(1, 8, 8), random_state=0).eval()
+    X = ds.X_train[:25]
+    calls = []
+    hook = net.features.register_forward_hook(lambda *_: calls.append(1))
+    probs = mc_dropout_probs(net, X, n_samples=6, p=0.3, random_state=5)
+    hook.remove()
+    assert len(calls) == 1                                   # one embedding pass for 6 MC passes
+    gen = torch.Generator().manual_seed(int(np.random.RandomState(5).randint(2**31 - 1)))
+    with torch.no_grad():
+        by_pass = []
+        for _ in range(6):
+            z = net.embed(torch.as_tensor(X))                # recomputed every pass
+            keep = (torch.rand(z.shape, generator=gen) >= 0.3).to(z)
+            by_pass.append(torch.softmax(net.classifier(z * keep / 0.7), 1).numpy())
+    np.testing.assert_allclose(probs, np.stack(by_pass), rtol=1e-6, atol=1e-7)

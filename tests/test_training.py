@@ -170,3 +170,37 @@ def test_augment_needs_an_image_model(digits):
     with pytest.raises(ValueError, match="augment='crop'.*image model"):
         train(make_model("mlp", 64, 10, random_state=0), digits.X_train[:20], digits.y_train[:20],
               config=TrainConfig(augment="crop"), steps=1, device="cpu")
+
+
+def test_inference_batch_default_and_validation(digits):
+    """Predictions do not depend on the inference batch (the CPU default is small, 128, for cache);
+    a bad batch size names the argument."""
+    from distill_lab.training import CPU_INFERENCE_BATCH
+
+    model = make_model("convnet3", 64, 10, image_shape=(1, 8, 8), random_state=0)
+    X = digits.X_test[:300]
+    default = predict_proba(model, X)
+    for bs in (1, CPU_INFERENCE_BATCH, 1024):
+        np.testing.assert_allclose(predict_proba(model, X, batch_size=bs), default,
+                                   rtol=1e-5, atol=1e-6)
+    y = digits.y_test[:300]
+    assert accuracy(model, X, y) == accuracy(model, X, y, batch_size=1000)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match=f"batch_size={bad!r}"):
+            embed(model, X, batch_size=bad)
+
+
+def test_quick_threads_one_thread_only_for_small_samples_in_quick_mode(digits):
+    from types import SimpleNamespace
+
+    from distill_lab.training import quick_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        images = SimpleNamespace(X_train=np.zeros((4, 784), np.float32))   # 28x28 samples
+        assert quick_threads(images, quick=True) == 2                     # left alone
+        assert quick_threads(digits, quick=False) == 2                    # full study: left alone
+        assert quick_threads(digits, quick=True) == 1                     # 64 features, quick: one
+    finally:
+        torch.set_num_threads(before)
