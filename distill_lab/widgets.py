@@ -58,7 +58,7 @@ class Explorer:
                  data_dir=None, n_show=40, auto_update=True, quick=True):
         import ipywidgets as widgets
 
-        # quick: at most 2,000 train and test samples of any data set (data.quick_subset, seed 0),
+        # quick: data.quick_subset of any data set (QUICK_N_TRAIN / QUICK_N_TEST samples, seed 0),
         # so that a change redraws in seconds on MNIST too; quick=False explores the whole set
         self.device, self.data_dir, self.n_show, self.quick = device, data_dir, n_show, quick
         self._cache = {}  # dataset name -> (Dataset, (n, 2) PCA embedding)

@@ -199,3 +199,18 @@ def test_usable_budgets_and_sizes_per_class_keep_what_a_small_data_set_allows():
     smallest = int(np.bincount(small.y_train).min())
     assert usable_per_class([10, smallest, smallest + 1], small) == ([10, smallest],
                                                                      [smallest + 1])
+
+
+def test_quick_per_class_keeps_one_size_on_large_images_only():
+    from types import SimpleNamespace
+
+    from distill_lab.evaluation import quick_per_class
+
+    mnist_like = SimpleNamespace(image_shape=(1, 28, 28))
+    digits_like = SimpleNamespace(image_shape=(1, 8, 8))
+    table = SimpleNamespace(image_shape=None)
+    assert quick_per_class([10, 50], mnist_like, quick=True) == ([10], [50])
+    assert quick_per_class([10, 50], mnist_like, quick=False) == ([10, 50], [])
+    assert quick_per_class([10, 50], digits_like, quick=True) == ([10, 50], [])
+    assert quick_per_class([10, 50], table, quick=True) == ([10, 50], [])
+    assert quick_per_class([10], mnist_like, quick=True) == ([10], [])

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from browser import CHROMIUM, rendered_text
 
+from distill_lab.data import QUICK_N_TRAIN
 from distill_lab.reporting.mathjax import MATHJAX_DIR
 from distill_lab.reporting.runner import render_html, write_report
 
@@ -52,7 +53,8 @@ def test_index_states_the_run_and_leads_with_six_headline_figures():
                  "<dt>seed</dt><dd>0, 1</dd>", "<dt>device</dt><dd>cpu</dd>",
                  "<dt>distill_lab</dt><dd>0.", "<dt>date</dt>",
                  "<dt>total time</dt><dd>3.5 s</dd>",
-                 "<dt>quick</dt><dd>True (every notebook works on at most 2,000 training and "):
+                 f"<dt>quick</dt><dd>True (every notebook works on at most {QUICK_N_TRAIN:,} "
+                 "training and "):
         assert text in facts
     top, details = page.split("01_a.html")[1].split("<details>")
     assert top.count("<dt>") == 5 + 6 and "<dt>n selected</dt>" in top  # 5 parameters + 6 figures

@@ -2,7 +2,7 @@
 the result rows and what they say about the claim (`results`), and the decision guide read from
 rows (`guide`). The experiments that run every method are `distill_lab.experiments`.
 """
-from distill_lab.evaluation.budgets import usable_budgets, usable_per_class
+from distill_lab.evaluation.budgets import quick_per_class, usable_budgets, usable_per_class
 from distill_lab.evaluation.protocol import (PROTOCOLS, RANDOM_BASELINE, ROW_FIELDS,
                                              FullBaseline, Protocol,
                                              channel_stats, default_protocol, distilled_steps,
@@ -19,4 +19,4 @@ __all__ = ["Protocol", "PROTOCOLS", "default_protocol", "channel_stats", "FullBa
            "evaluate_synthetic", "evaluate", "ROW_FIELDS", "RANDOM_BASELINE",
            "Claim", "CLAIM", "load_rows", "validate_rows", "format_table", "best_rows",
            "compare_to_random", "claim_checks", "verdict", "verdict_summary", "pareto_front",
-           "usable_budgets", "usable_per_class"]
+           "usable_budgets", "usable_per_class", "quick_per_class"]

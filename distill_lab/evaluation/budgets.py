@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from distill_lab._validation import resolve_budget
+from distill_lab.data import QUICK_ONE_SIZE_SIDE
 
-__all__ = ["usable_budgets", "usable_per_class"]
+__all__ = ["usable_budgets", "usable_per_class", "quick_per_class", "QUICK_ONE_SIZE_SIDE"]
 
 
 def usable_budgets(budgets, dataset, keep=None) -> tuple[list, list]:
@@ -29,3 +30,14 @@ def usable_per_class(per_class, dataset) -> tuple[list, list]:
     smallest = int(np.bincount(dataset.y_train, minlength=dataset.n_classes).min())
     kept = [k for k in per_class if k <= smallest]
     return kept, [k for k in per_class if k > smallest]
+
+
+
+def quick_per_class(per_class, dataset, quick: bool) -> tuple[list, list]:
+    """(kept, dropped): in quick mode on images of QUICK_ONE_SIZE_SIDE pixels and wider, the first
+    images-per-class size only; otherwise every size."""
+    per_class = list(per_class)
+    shape = dataset.image_shape
+    if quick and shape is not None and shape[-1] >= QUICK_ONE_SIZE_SIDE and len(per_class) > 1:
+        return per_class[:1], per_class[1:]
+    return per_class, []
