@@ -49,7 +49,7 @@ def test_facts_of_the_builtin_sets_need_no_files_and_a_table_is_read(tmp_path):
 
     assert describe("mnist", quick=False) == DataFacts("mnist", (1, 28, 28), 60000, 10, 5421, "5")
     quick = describe("fashion_mnist")
-    assert quick.n_train == 2000 and quick.min_per_class == 200
+    assert quick.n_train == 1500 and quick.min_per_class == 150     # QUICK_N_TRAIN, 10 even classes
     digits = describe("digits")
     assert digits.kind == "images" and digits.n_classes == 10
     assert digits.min_per_class == np.bincount(load("digits").y_train).min()

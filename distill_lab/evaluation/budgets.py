@@ -32,7 +32,6 @@ def usable_per_class(per_class, dataset) -> tuple[list, list]:
     return kept, [k for k in per_class if k > smallest]
 
 
-
 def quick_per_class(per_class, dataset, quick: bool) -> tuple[list, list]:
     """(kept, dropped): in quick mode on images of QUICK_ONE_SIZE_SIDE pixels and wider, the first
     images-per-class size only; otherwise every size."""
