@@ -10,7 +10,7 @@ import numpy as np
 from distill_lab._validation import resolve_budget
 from distill_lab.data import QUICK_ONE_SIZE_SIDE
 
-__all__ = ["usable_budgets", "usable_per_class", "quick_per_class", "QUICK_ONE_SIZE_SIDE"]
+__all__ = ["usable_budgets", "usable_per_class", "quick_per_class"]
 
 
 def usable_budgets(budgets, dataset, keep=None) -> tuple[list, list]:
