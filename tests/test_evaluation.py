@@ -99,3 +99,29 @@ def test_selected_and_synthetic_sets_share_one_seed_loop(digits):
     assert row["budget"] == twin["budget"] == 30 / 300   # a count becomes a fraction in the row
     assert twin["accuracy_mean"] == row["accuracy_mean"]
     assert twin["accuracy_std"] == row["accuracy_std"]
+
+
+def test_evaluate_trains_one_proxy_per_seed_and_gives_the_rows_of_separate_runs(digits,
+                                                                               monkeypatch):
+    from distill_lab import proxy
+    from distill_lab.evaluation import evaluate
+    sub = data.subsample(digits, 300, random_state=0)
+    protocol = dataclasses.replace(default_protocol(sub, seeds=(0, 1), device="cpu"),
+                                   config=TrainConfig(epochs=2, batch_size=32, lr=5e-2))
+    full = run_full(sub, protocol)
+    spec = {"class_balanced": True, "proxy_epochs": 0.5}
+    alone = {(name, b): evaluate_selector(sub, name, b, protocol, full, **spec)
+             for name in ("el2n", "margin") for b in (0.1, 0.2)}
+    calls = []
+    original = proxy.fit_proxy
+    monkeypatch.setattr(proxy, "fit_proxy",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    rows = evaluate(sub, {"el2n": {"name": "el2n", **spec}, "margin": {"name": "margin", **spec}},
+                    [0.1, 0.2], protocol, full=full, verbose=False)
+    assert len(calls) == 2                                   # 2 methods x 2 budgets, 2 seeds
+    for row in rows:
+        if row["method"] in ("el2n", "margin"):
+            ref = alone[(row["method"], row["budget"])]
+            assert row["accuracy_mean"] == ref["accuracy_mean"]
+            # billed: each row's selection includes its proxy's training, as if run alone
+            assert row["selection_seconds"] > 0.3 * ref["selection_seconds"]

@@ -390,3 +390,74 @@ else:
     @pytest.mark.skip(reason="expected_failed_checks needs scikit-learn >= 1.6")
     def test_scikit_learn_estimator_checks():
         pass
+
+
+def _counting_fit_proxy(monkeypatch):
+    calls = []
+    original = proxy.fit_proxy
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("random_state"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(proxy, "fit_proxy", counted)
+    return calls
+
+
+def test_shared_proxies_trains_one_proxy_per_seed_with_the_same_picks(small, monkeypatch):
+    X, y = small
+    names = ["el2n", "margin", "kcenter", "ccs"]
+
+    def fit(name, budget, seed):
+        return make_selector(name, **_params(name, budget=budget, random_state=seed,
+                                             class_balanced=True)).fit(X, y)
+
+    fresh = {(n, b, s): fit(n, b, s) for n in names for b in (30, 60) for s in (0, 1)}
+    calls = _counting_fit_proxy(monkeypatch)
+    with proxy.shared_proxies():
+        shared = {(n, b, s): fit(n, b, s) for n in names for b in (30, 60) for s in (0, 1)}
+    assert len(calls) == 2 and len(set(calls)) == 2       # one proxy for seed 0, one for seed 1
+    alone = min(fresh[key].selection_seconds_ for key in fresh)
+    for key, sel in shared.items():
+        np.testing.assert_array_equal(sel.indices_, fresh[key].indices_)
+        # a reused proxy is billed: no selection looks cheaper than the proxy it needed
+        assert sel.selection_seconds_ >= 0.5 * alone
+    fit("el2n", 30, 0)                       # outside the block: its own proxy again
+    assert len(calls) == 3
+
+
+def test_shared_proxy_outputs_are_copies_and_keyed_by_data_and_settings(small, monkeypatch):
+    X, y = small
+    calls = _counting_fit_proxy(monkeypatch)
+    with proxy.shared_proxies():
+        a = proxy.proxy_outputs(X, y, epochs=0.5, random_state=3, device="cpu")
+        a["probs"][:] = 0.0                                       # the caller's copy only
+        b = proxy.proxy_outputs(X, y, epochs=0.5, random_state=3, device="cpu")
+        assert len(calls) == 1 and b["probs"].sum() > 0
+        proxy.proxy_outputs(X[:-1], y[:-1], epochs=0.5, random_state=3, device="cpu")
+        proxy.proxy_outputs(X, y, epochs=1.0, random_state=3, device="cpu")
+        proxy.proxy_outputs(X, y, epochs=0.5, random_state=None, device="cpu")  # unseeded: never shared
+        proxy.proxy_outputs(X, y, epochs=0.5, random_state=None, device="cpu")
+        assert len(calls) == 5
+        with proxy.shared_proxies():                               # nested: the outer store
+            proxy.proxy_outputs(X, y, epochs=0.5, random_state=3, device="cpu")
+        proxy.proxy_outputs(X, y, epochs=0.5, random_state=3, device="cpu")
+        assert len(calls) == 5
+    proxy.proxy_outputs(X, y, epochs=0.5, random_state=3, device="cpu")
+    assert len(calls) == 6
+
+
+def test_billed_seconds_counts_each_reuse_at_the_training_cost(small):
+    X, y = small
+    with proxy.shared_proxies():
+        t0 = proxy.billed_seconds()
+        proxy.proxy_outputs(X, y, epochs=0.5, random_state=4, device="cpu")
+        assert proxy.billed_seconds() == t0                       # trained, not billed
+        proxy.proxy_outputs(X, y, epochs=0.5, random_state=4, device="cpu")
+        proxy.proxy_outputs(X, y, epochs=0.5, random_state=4, device="cpu")
+        billed = proxy.billed_seconds() - t0
+    assert billed > 0
+    start = __import__("time").perf_counter()
+    proxy.proxy_outputs(X, y, epochs=0.5, random_state=4, device="cpu")
+    alone = __import__("time").perf_counter() - start
+    assert 0.2 * alone < billed / 2 < 5 * alone + 0.5

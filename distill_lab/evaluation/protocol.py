@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from distill_lab._validation import resolve_device
 from distill_lab.augment import DSA_STRATEGY
 from distill_lab.models import make_model
+from distill_lab.proxy import billed_seconds, shared_proxies
 from distill_lab.selectors.registry import make_selector_on
 from distill_lab.training import TrainConfig, accuracy, steps_per_epoch, train
 
@@ -241,9 +242,9 @@ def _evaluate_sets(dataset, method, make_set, protocol, full, budget, synthetic)
     """The seed loop behind every row: make the set (timed as selection), train, score."""
     accs, train_secs, sel_secs, n_sel = [], [], [], 0
     for seed in protocol.seeds:
-        start = time.perf_counter()
+        start, billed = time.perf_counter(), billed_seconds()
         X, y, weights = make_set(seed)
-        sel_secs.append(time.perf_counter() - start)
+        sel_secs.append(time.perf_counter() - start + billed_seconds() - billed)
         n_sel = len(X)
         acc, sec, _ = train_and_score(dataset, X, y, protocol, seed,
                                       steps=distilled_steps(protocol, full.steps, n_sel, synthetic),
@@ -272,8 +273,11 @@ def evaluate(dataset, methods: dict, budgets, protocol: Protocol, *, full: FullB
     rows = [result_row(dataset, protocol, full, "full", 1.0, len(dataset.y_train),
                        full.accuracies, full.seconds, [0.0])]
     jobs = [(label, spec, b) for b in budgets for label, spec in methods.items()]
-    for label, spec, b in tqdm(jobs, desc=f"evaluate {dataset.name}", disable=not verbose):
-        spec = dict(spec)
-        rows.append(evaluate_selector(dataset, spec.pop("name"), b, protocol, full, label=label,
-                                      **spec))
+    # One proxy per seed and setting for the whole table (the selectors draw the same proxy seed
+    # from the same protocol seed), each reuse billed as if trained again: same picks, same times.
+    with shared_proxies():
+        for label, spec, b in tqdm(jobs, desc=f"evaluate {dataset.name}", disable=not verbose):
+            spec = dict(spec)
+            rows.append(evaluate_selector(dataset, spec.pop("name"), b, protocol, full,
+                                          label=label, **spec))
     return rows

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from distill_lab._validation import check_random_state, check_X_y, resolve_budget, split_budget
+from distill_lab.proxy import billed_seconds
 from distill_lab.criteria import rank
 
 __all__ = ["BaseSelector", "ScoreSelector"]
@@ -68,7 +69,7 @@ class BaseSelector(BaseEstimator):
         per_class = split_budget(y, k) if self.class_balanced else None
         pools = ([(np.arange(len(X)), k)] if per_class is None else
                  [(np.flatnonzero(y == c), kc) for c, kc in per_class.items()])
-        start = time.perf_counter()
+        start, billed = time.perf_counter(), billed_seconds()
         state = self._prepare(X, y, rng)
         # selectors.distributed sets `_select_pools(state, pools, rng)` for one fit: the pools'
         # `_select` calls as tasks; otherwise they run here in turn
@@ -80,7 +81,8 @@ class BaseSelector(BaseEstimator):
                    else np.concatenate([p[1] for p in parts]))
         if per_class is not None:
             indices, weights = self._order(state, indices, weights)
-        self.selection_seconds_ = time.perf_counter() - start
+        # a proxy reused from `shared_proxies` is billed what training it took
+        self.selection_seconds_ = time.perf_counter() - start + billed_seconds() - billed
         self.n_features_in_ = X.shape[1]
         self.budget_per_class_ = per_class   # {class: count} when class_balanced, else None
         self.indices_ = np.asarray(indices, dtype=np.int64)
