@@ -193,14 +193,18 @@ def _notebook_text(source: Path) -> str:
     return nbformat.writes(nb)
 
 
-def expected_seconds(entry, source) -> int:
+def expected_seconds(entry, source, _declared=None) -> int:
     """How long a cell is expected to run, to start the longest first: its last finished run's
     seconds in this folder, else the notebook's declared `cost_s` (metadata
-    `{"distill_lab": {"cost_s": N}}`: seconds of a quick MNIST run on two cores), else 0."""
+    `{"distill_lab": {"cost_s": N}}`: seconds of a quick MNIST run on two cores), else 0.
+    `_declared` caches each notebook's declaration (a sweep has many cells per notebook)."""
     if entry and entry.get("status") in ("ok", "failed") and entry.get("seconds", 0) > 0:
         return int(round(entry["seconds"]))
-    nb = json.loads(Path(source).read_text(encoding="utf-8"))
-    return int(nb.get("metadata", {}).get("distill_lab", {}).get("cost_s", 0))
+    declared = {} if _declared is None else _declared
+    if source not in declared:
+        nb = json.loads(Path(source).read_text(encoding="utf-8"))
+        declared[source] = int(nb.get("metadata", {}).get("distill_lab", {}).get("cost_s", 0))
+    return declared[source]
 
 
 def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=False, force=False,
@@ -214,10 +218,10 @@ def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=Fa
     from distributed import as_completed  # lazy: importing the reporting layer needs no Dask
 
     out_dir = Path(out_dir)
-    runs, todo, expected = {}, [], {}
+    runs, todo, expected, declared = {}, [], {}, {}
     for cell in cells:
         entry = manifest.get(cell.name)
-        expected[cell.name] = expected_seconds(entry, cell.source)
+        expected[cell.name] = expected_seconds(entry, cell.source, declared)
         if cell.reason:
             runs[cell.name] = inapplicable(out_dir, cell.name, cell.injected, cell.key,
                                            cell.reason, show_code)
