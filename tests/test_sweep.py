@@ -453,7 +453,7 @@ def test_sweep_survives_a_worker_killed_mid_run(tmp_path, dask_processes):
         runs = run_sweep(dask_client, cells, out, verbose=False)
         watcher.join()
     assert len(killed) == 1 and workers[killed[0]].wait(timeout=10) == -signal.SIGKILL
-    assert [r.status for r in runs] == ["ok"] * 6
+    assert [r.status for r in runs] == ["ok"] * 6, [r.error for r in runs]
     assert _rows(out) == [cell.name for cell in cells]  # every cell exactly once
     assert sorted(json.loads((out / "manifest.json").read_text())) == sorted(c.name for c in cells)
     for cell in cells:

@@ -233,10 +233,10 @@ def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=Fa
             manifest[cell.name] = started(cell.name, cell.injected, cell.key, show_code)
             todo.append(cell)
     on_update(manifest)
-    # Each notebook is sent once, not once per cell; hash=False: a fresh key, never one that an
-    # earlier (interrupted) run of this client is releasing.
-    texts = {source: client.scatter(_notebook_text(source), hash=False)
-             for source in {cell.source for cell in todo}}
+    # Each task carries its notebook's text (outputs stripped: tens of kB). Not scattered: data
+    # scattered to a worker dies with it, and every cell still to run would fail with "lost
+    # dependencies"; at most one task per worker thread is in flight, so little is in transit.
+    texts = {source: _notebook_text(source) for source in {cell.source for cell in todo}}
     # Longest first, and no more tasks handed to Dask than its workers have threads: a task
     # submitted early is placed on a worker at once (one notebook is not a "root" task Dask
     # would hold back), and a worker could then sit idle while another one's queue waits.
