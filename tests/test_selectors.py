@@ -436,7 +436,8 @@ def test_shared_proxy_outputs_are_copies_and_keyed_by_data_and_settings(small, m
         assert len(calls) == 1 and b["probs"].sum() > 0
         proxy.proxy_outputs(X[:-1], y[:-1], epochs=0.5, random_state=3, device="cpu")
         proxy.proxy_outputs(X, y, epochs=1.0, random_state=3, device="cpu")
-        proxy.proxy_outputs(X, y, epochs=0.5, random_state=None, device="cpu")  # unseeded: never shared
+        # unseeded: never shared
+        proxy.proxy_outputs(X, y, epochs=0.5, random_state=None, device="cpu")
         proxy.proxy_outputs(X, y, epochs=0.5, random_state=None, device="cpu")
         assert len(calls) == 5
         with proxy.shared_proxies():                               # nested: the outer store

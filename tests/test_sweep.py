@@ -343,7 +343,8 @@ def test_the_longest_notebook_is_submitted_first(tmp_path, client, monkeypatch):
     manifest = json.loads((out / "manifest.json").read_text())
     run_sequence_on(client, src, out, parameters={"quick": True}, force=True, verbose=False)
     assert seen == {name: int(round(manifest[name]["seconds"])) for name in seen}
-    assert sweep.expected_seconds({"status": "interrupted", "seconds": 9.0}, src / "01_pass.ipynb") == 0
+    interrupted_entry = {"status": "interrupted", "seconds": 9.0}
+    assert sweep.expected_seconds(interrupted_entry, src / "01_pass.ipynb") == 0
 
 
 def test_cli_run_with_workers_uses_the_engine(monkeypatch, tmp_path, capsys):
