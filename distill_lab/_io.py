@@ -3,6 +3,7 @@ that a reader (or a crash, or a power cut) never sees half a file. `atomic_write
 implementation; bytes, text and JSON are thin forms of it. Also the YAML mapping reader."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -10,6 +11,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+import numpy as np
 
 
 @contextmanager
@@ -74,3 +77,12 @@ def read_yaml_mapping(path, label: str) -> dict:
         raise ValueError(f"{label} must hold a YAML mapping of name: value, "
                          f"got {type(loaded).__name__}")
     return loaded
+
+
+def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """A short SHA-1 of the training arrays: a checkpoint is never resumed on other data, a
+    shared proxy never reused for it."""
+    digest = hashlib.sha1()
+    digest.update(np.ascontiguousarray(X).tobytes())
+    digest.update(np.ascontiguousarray(y).tobytes())
+    return f"{X.shape}:{digest.hexdigest()[:16]}"

@@ -5,13 +5,13 @@ Proxy").
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import numbers
 import threading
 import time
 
 import numpy as np
 
+from distill_lab._io import data_fingerprint
 from distill_lab._validation import resolve_device
 from distill_lab.models import MODELS, make_model
 from distill_lab.training import TrainConfig, embed, predict_proba, steps_per_epoch, train
@@ -92,12 +92,9 @@ def billed_seconds() -> float:
 
 
 def _proxy_key(X, y, model, epochs, image_shape, device, random_state) -> tuple:
-    digest = hashlib.blake2b(digest_size=16)
-    for a in (np.ascontiguousarray(X), np.ascontiguousarray(y)):
-        digest.update(f"{a.dtype}{a.shape}".encode())
-        digest.update(a.data)
     shape = None if image_shape is None else tuple(int(v) for v in image_shape)
-    return (digest.hexdigest(), model, float(epochs), shape, str(device), random_state)
+    return (data_fingerprint(X, y), str(np.asarray(X).dtype), model, float(epochs), shape,
+            str(device), random_state)
 
 
 def proxy_outputs(X, y, *, model="mlp", epochs=1.0, image_shape=None, device="auto",

@@ -9,13 +9,12 @@ does not match.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from distill_lab._io import atomic_writer, temp_files
+from distill_lab._io import atomic_writer, data_fingerprint, temp_files
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "data_fingerprint"]
 
@@ -24,14 +23,6 @@ FORMAT = "distill_lab.generative.checkpoint/1"
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be resumed from: unreadable, not ours, or from another run."""
-
-
-def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
-    """A short SHA-1 of the training arrays, so a checkpoint is never resumed on other data."""
-    digest = hashlib.sha1()
-    digest.update(np.ascontiguousarray(X).tobytes())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    return f"{X.shape}:{digest.hexdigest()[:16]}"
 
 
 def save_checkpoint(path, meta: dict, state: dict) -> Path:
