@@ -14,6 +14,11 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
+# A folder that `distill-lab run` and sweeps name to their notebooks' kernels for the length of
+# one run: notebooks 02-11 each train the same full baseline (same data, protocol and seeds), and
+# the first to finish it leaves it there for the others (`evaluation.run_full`).
+RUN_CACHE_ENV = "DISTILL_LAB_RUN_CACHE"
+
 
 @contextmanager
 def atomic_writer(path) -> Iterator[BinaryIO]:

@@ -19,7 +19,7 @@ from distill_lab._validation import (check_labels, check_random_state, check_X_y
 from distill_lab.criteria import entropy as ent
 from distill_lab.criteria import top_k
 from distill_lab.criteria.representative import kcenter_greedy
-from distill_lab.models import make_model
+from distill_lab.models import CONVNET_MIN_SIDE, make_model
 from distill_lab.training import TrainConfig, accuracy, embed, predict_proba, train
 
 __all__ = ["STRATEGIES", "ACTIVE_CONFIG", "ActiveResult", "learner_model", "QUICK_ROUNDS",
@@ -45,11 +45,12 @@ class ActiveResult:
 
 
 def learner_model(dataset) -> str:
-    """The learner active learning retrains every round: the small ConvNet on images of 28x28 and
-    larger, logistic regression on the 8x8 digits, the MLP on a table (as its protocol evaluates)."""
+    """The learner active learning retrains every round: the small ConvNet on images of
+    CONVNET_MIN_SIDE (16) pixels and wider (MNIST, quick mode's 16x16), logistic regression on
+    the 8x8 digits, the MLP on a table (as its protocol evaluates)."""
     if dataset.image_shape is None:
         return "mlp"
-    return "convnet" if dataset.image_shape[-1] >= 28 else "logreg"
+    return "convnet" if min(dataset.image_shape[1:]) >= CONVNET_MIN_SIDE else "logreg"
 
 
 # Quick mode's bound on the query rounds of one active-learning run: every round retrains the

@@ -22,7 +22,7 @@ __all__ = ["Dataset", "DataFacts", "describe", "fit_classes", "load", "check_dat
            "quick_subset", "default_data_dir",
            "DATASETS", "IDX_DATASETS", "MNIST_FILES", "MNIST_URL", "FASHION_MNIST_FILES",
            "FASHION_MNIST_URL", "KMNIST_FILES", "KMNIST_URL", "QUICK_N_TRAIN", "QUICK_N_TEST",
-           "QUICK_ONE_SIZE_SIDE", "download_file"]
+           "QUICK_MAX_SIDE", "QUICK_ONE_SIZE_SIDE", "download_file", "quick_shape", "resize_images"]
 
 DATASETS = ("digits", *IDX_DATASETS)
 IDX_CLASS_NAMES = {
@@ -37,10 +37,15 @@ DIGITS_SPLIT_SEED = 0   # the split is part of the protocol, not a user's seed
 # test sets are replaced by seeded stratified subsamples of this many samples (`quick_subset`).
 QUICK_N_TRAIN = 1500
 QUICK_N_TEST = 1000
+# ... and images wider or taller than this are resized so that their longer side has this many
+# pixels (antialiased; `resize_images`): the networks' cost grows with the pixels, so a first look
+# at 28x28 MNIST works on 16x16 images (3x fewer pixels) and a folder of 224x224 photos stays quick.
+QUICK_MAX_SIDE = 16
 # Quick mode on images at least this wide makes one images-per-class size in 08
 # (`evaluation.quick_per_class`): each size costs a DM run per variant, a DDPM sampling pass and
 # its evaluations; on 28x28 images the second size (50 per class) took about 130 of 08's 370 s.
-QUICK_ONE_SIZE_SIDE = 28
+# Quick mode's images are at most QUICK_MAX_SIDE wide, so this is every image set but the digits.
+QUICK_ONE_SIZE_SIDE = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,15 +176,53 @@ def _count_label(n: int) -> str:
 
 def quick_subset(dataset: Dataset, quick: bool, random_state=None) -> Dataset:
     """What a notebook works on: in quick mode, at most QUICK_N_TRAIN training and QUICK_N_TEST
-    test samples (seeded stratified subsamples of larger sets, e.g. MNIST-60k -> mnist-1.5k), so a
-    quick run takes minutes on any data; otherwise, or for a small set such as digits, `dataset`."""
+    test samples (seeded stratified subsamples of larger sets, e.g. MNIST-60k -> mnist-1.5k) of
+    images at most QUICK_MAX_SIDE pixels on a side (MNIST's 28x28 -> 16x16, named mnist-1.5k-16px),
+    so a quick run takes minutes on any data; otherwise, or for a small set such as digits,
+    `dataset`."""
     if not quick:
         return dataset
     n_train = min(QUICK_N_TRAIN, len(dataset.y_train))
     n_test = min(QUICK_N_TEST, len(dataset.y_test))
-    if n_train == len(dataset.y_train) and n_test == len(dataset.y_test):
+    if n_train < len(dataset.y_train) or n_test < len(dataset.y_test):
+        dataset = subsample(dataset, n_train, random_state=random_state, n_test=n_test)
+    shape = dataset.image_shape
+    if shape is None or max(shape[1:]) <= QUICK_MAX_SIDE:
         return dataset
-    return subsample(dataset, n_train, random_state=random_state, n_test=n_test)
+    side = quick_shape(shape)
+    return replace(dataset, X_train=resize_images(dataset.X_train, shape, side[1:]),
+                   X_test=resize_images(dataset.X_test, shape, side[1:]), image_shape=side,
+                   name=f"{dataset.name}-{side[1]}px" if side[1] == side[2]
+                   else f"{dataset.name}-{side[1]}x{side[2]}px")
+
+
+def quick_shape(image_shape) -> tuple:
+    """(C, H, W) of quick mode's images: the longer side cut to QUICK_MAX_SIDE, the aspect kept."""
+    C, H, W = (int(s) for s in image_shape)
+    if max(H, W) <= QUICK_MAX_SIDE:
+        return (C, H, W)
+    scale = QUICK_MAX_SIDE / max(H, W)
+    return (C, max(1, round(H * scale)), max(1, round(W * scale)))
+
+
+def resize_images(X: np.ndarray, image_shape, size) -> np.ndarray:
+    """Flat images (n, C*H*W) of `image_shape` resized to `size` (H', W'): antialiased bilinear
+    (PIL's resize), values kept in [0, 1]; float32 (n, C*H'*W')."""
+    import torch
+    import torch.nn.functional as F
+
+    C, H, W = (int(s) for s in image_shape)
+    h, w = (int(s) for s in size)
+    if X.ndim != 2 or X.shape[1] != C * H * W:
+        raise ValueError(f"X of shape {X.shape} does not hold flat images of image_shape="
+                         f"{tuple(image_shape)} ({C * H * W} features each)")
+    if h < 1 or w < 1:
+        raise ValueError(f"size={tuple(size)} must be two positive ints")
+    if len(X) == 0:
+        return np.zeros((0, C * h * w), np.float32)
+    x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).view(-1, C, H, W)
+    out = F.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+    return out.clamp_(0, 1).reshape(len(X), -1).numpy()
 
 
 # The training split of the IDX sets, known without reading (or downloading) their files:
@@ -214,7 +257,8 @@ def describe(name, *, quick: bool = True, label_column: str | None = None,
         n, smallest, label = _IDX_FACTS[name]
         if quick:  # a stratified subsample keeps each class's share, rounded down
             smallest, n = smallest * QUICK_N_TRAIN // n, QUICK_N_TRAIN
-        return DataFacts(name, (1, 28, 28), n, 10, smallest, label)
+        return DataFacts(name, quick_shape((1, 28, 28)) if quick else (1, 28, 28), n, 10, smallest,
+                         label)
     ds = quick_subset(load(name, label_column=label_column, image_shape=image_shape), quick,
                       random_state=0)
     counts = np.bincount(ds.y_train, minlength=ds.n_classes)

@@ -19,9 +19,13 @@ from torch.nn.utils import parametrize
 from distill_lab._validation import check_random_state
 
 __all__ = ["MODELS", "make_model", "LogReg", "MLP", "ConvNet", "ConvNet3", "Standardize",
-           "EMBED_DIM", "torch_generator", "init_parameters_"]
+           "EMBED_DIM", "CONVNET_MIN_SIDE", "torch_generator", "init_parameters_"]
 
 EMBED_DIM = 128
+# Images at least this many pixels wide are a ConvNet's (ConvNet-3 in the protocols, the small
+# ConvNet as 06's learner): MNIST's 28x28 and quick mode's 16x16 (`data.QUICK_MAX_SIDE`). Smaller
+# ones, the 8x8 digits, are logistic regression's, as in the design's baselines.
+CONVNET_MIN_SIDE = 16
 
 
 class LogReg(nn.Module):
@@ -108,7 +112,7 @@ class ConvNet3(nn.Module):
                  depth: int | None = None):
         super().__init__()
         c, h, w = image_shape
-        depth = depth if depth is not None else (3 if min(h, w) >= 16 else 2)
+        depth = depth if depth is not None else (3 if min(h, w) >= CONVNET_MIN_SIDE else 2)
         pad = 3 if (h, w) == (28, 28) and depth == 3 else 1
         side = (h + 2 * pad - 2) >> depth, (w + 2 * pad - 2) >> depth
         if min(side) < 1 or (pad == 1 and (h % 2 ** depth or w % 2 ** depth)):

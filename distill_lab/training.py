@@ -19,6 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from distill_lab.augment import check_strategy, dsa
+from distill_lab.models import CONVNET_MIN_SIDE
 from distill_lab._validation import (check_array_2d, check_labels, check_random_state, is_int,
                                      resolve_device)
 
@@ -173,20 +174,24 @@ def _model_device(model: nn.Module, device):
     return param.device if param is not None else torch.device("cpu")
 
 
-# Quick mode's threading rule (`quick_threads`): samples of at most this many features (the 8x8
-# digits, most tables) train tiny models, for which torch's thread hand-offs cost more than they
-# save; one thread. Larger samples (28x28 images) keep torch's thread count: on two idle cores
-# ConvNet-3's 3 epochs over 2,000 MNIST images take 3.8 s with two threads against 5.7 s with one.
+# Quick mode's threading rule (`quick_threads`): the 8x8 digits and tables of at most this many
+# features train tiny models (logistic regression, the MLP), for which torch's thread hand-offs
+# cost more than they save; one thread. Images a ConvNet learns (`models.CONVNET_MIN_SIDE` pixels
+# and wider) keep torch's thread count: on two idle cores ConvNet-3's 3 epochs over 2,000 28x28
+# MNIST images take 3.8 s with two threads against 5.7 s with one, over quick mode's 1,500 16x16
+# images 0.6 s against 0.85 s.
 SMALL_SAMPLE_FEATURES = 256
 
 
 def quick_threads(dataset, quick: bool) -> int:
-    """Set torch's thread count for a notebook: one thread in quick mode on small samples (at most
-    SMALL_SAMPLE_FEATURES features), else torch's own count, which a Dask worker's kernel already
-    holds at one (OMP_NUM_THREADS=1, so parallel notebooks do not oversubscribe). Returns the
-    count in use."""
-    n_features = int(np.prod(dataset.X_train.shape[1:]))
-    if quick and n_features <= SMALL_SAMPLE_FEATURES:
+    """Set torch's thread count for a notebook: one thread in quick mode on small samples (images
+    narrower than CONVNET_MIN_SIDE, tables of at most SMALL_SAMPLE_FEATURES features), else
+    torch's own count, which a Dask worker's kernel already holds at one (OMP_NUM_THREADS=1, so
+    parallel notebooks do not oversubscribe). Returns the count in use."""
+    shape = dataset.image_shape
+    small = (int(np.prod(dataset.X_train.shape[1:])) <= SMALL_SAMPLE_FEATURES if shape is None
+             else min(shape[1:]) < CONVNET_MIN_SIDE)
+    if quick and small:
         torch.set_num_threads(1)
     return torch.get_num_threads()
 

@@ -50,6 +50,7 @@ def test_facts_of_the_builtin_sets_need_no_files_and_a_table_is_read(tmp_path):
     assert describe("mnist", quick=False) == DataFacts("mnist", (1, 28, 28), 60000, 10, 5421, "5")
     quick = describe("fashion_mnist")
     assert quick.n_train == 1500 and quick.min_per_class == 150     # QUICK_N_TRAIN, 10 even classes
+    assert quick.image_shape == (1, 16, 16)                         # resized to QUICK_MAX_SIDE
     digits = describe("digits")
     assert digits.kind == "images" and digits.n_classes == 10
     assert digits.min_per_class == np.bincount(load("digits").y_train).min()
@@ -206,7 +207,7 @@ def test_quick_per_class_keeps_one_size_on_large_images_only():
 
     from distill_lab.evaluation import quick_per_class
 
-    mnist_like = SimpleNamespace(image_shape=(1, 28, 28))
+    mnist_like = SimpleNamespace(image_shape=(1, 16, 16))   # MNIST in quick mode
     digits_like = SimpleNamespace(image_shape=(1, 8, 8))
     table = SimpleNamespace(image_shape=None)
     assert quick_per_class([10, 50], mnist_like, quick=True) == ([10], [50])

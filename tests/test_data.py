@@ -325,3 +325,33 @@ def test_quick_subset_bounds_large_sets_and_leaves_small_ones():
     assert quick_subset(big, False) is big
     digits = data.load("digits")
     assert quick_subset(digits, True, random_state=0) is digits  # 1,347 / 450: already small
+
+
+def test_quick_subset_resizes_images_wider_than_quick_max_side():
+    from distill_lab.data import QUICK_MAX_SIDE, Dataset, quick_shape, quick_subset, resize_images
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 28 * 28), dtype=np.float32)
+    y = np.arange(40) % 4
+    mnist_like = Dataset(X, y, X[:8], y[:8], 4, (1, 28, 28), "m")
+    quick = quick_subset(mnist_like, True, random_state=0)
+    assert QUICK_MAX_SIDE == 16 and quick.image_shape == (1, 16, 16) and quick.name == "m-16px"
+    assert quick.X_train.shape == (40, 256) and quick.X_test.shape == (8, 256)
+    assert quick.X_train.dtype == np.float32 and 0 <= quick.X_train.min() <= quick.X_train.max() <= 1
+    assert np.array_equal(quick.y_train, y)                  # same samples, only smaller
+    assert quick_subset(mnist_like, False) is mnist_like     # the full study keeps full size
+    # A constant image stays constant (antialiasing averages, never overshoots), and a bright
+    # left half stays on the left.
+    flat = resize_images(np.full((2, 784), 0.7, np.float32), (1, 28, 28), (16, 16))
+    assert np.allclose(flat, 0.7, atol=1e-6)
+    half = np.zeros((1, 28, 28), np.float32)
+    half[:, :, :14] = 1
+    small = resize_images(half.reshape(1, -1), (1, 28, 28), (16, 16)).reshape(16, 16)
+    assert small[:, :7].min() > 0.99 and small[:, 9:].max() < 0.01
+    # RGB, non-square: the longer side becomes QUICK_MAX_SIDE, the aspect kept.
+    assert quick_shape((3, 64, 32)) == (3, 16, 8) and quick_shape((1, 12, 12)) == (1, 12, 12)
+    photos = rng.random((40, 3 * 64 * 32), dtype=np.float32)
+    rgb = Dataset(photos, y, photos[:8], y[:8], 4, (3, 64, 32), "photos")
+    assert quick_subset(rgb, True).X_train.shape == (40, 3 * 16 * 8)
+    with pytest.raises(ValueError, match=r"does not hold flat images of image_shape=\(1, 28, 28\)"):
+        resize_images(X[:, :100], (1, 28, 28), (16, 16))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from distill_lab import data
-from distill_lab.evaluation import (ROW_FIELDS, FullBaseline, Protocol, channel_stats,
+from distill_lab.evaluation import (MIN_FULL_STEPS, ROW_FIELDS, FullBaseline, Protocol,
+                                    channel_stats,
                                     default_protocol, distilled_steps, evaluate_selector,
                                     evaluate_synthetic, result_row, run_full)
 from distill_lab.training import TrainConfig
@@ -66,6 +67,13 @@ def test_default_protocols(digits):
     assert p.mean == pytest.approx((fake.X_train.mean(),), rel=1e-5)
     assert p.std == pytest.approx((fake.X_train.std(),), rel=1e-5)
     assert p.config.optimizer == "adamw" and p.config.augment is None
+    # 3 epochs, or MIN_FULL_STEPS (480) optimizer steps on a small set: 200 samples, 4 batches of
+    # 64 an epoch -> 120 epochs; 60,000 samples -> 3 epochs (2,813 steps).
+    assert p.config.epochs == 120 and MIN_FULL_STEPS == 480
+    rng = np.random.default_rng(0)
+    large = data.Dataset(rng.random((60000, 256), dtype=np.float32), np.arange(60000) % 10,
+                         np.zeros((10, 256), np.float32), np.arange(10), 10, (1, 16, 16), "l")
+    assert default_protocol(large).config.epochs == 3
     paper = default_protocol(fake, "paper", width=128)
     c = paper.config
     assert (c.optimizer, c.lr, c.momentum, c.weight_decay, c.batch_size, c.epochs, c.schedule) \
@@ -125,3 +133,39 @@ def test_evaluate_trains_one_proxy_per_seed_and_gives_the_rows_of_separate_runs(
             assert row["accuracy_mean"] == ref["accuracy_mean"]
             # billed: each row's selection includes its proxy's training, as if run alone
             assert row["selection_seconds"] > 0.3 * ref["selection_seconds"]
+
+
+def test_run_full_shares_a_baseline_within_a_run_only(digits, tmp_path, monkeypatch):
+    from distill_lab.evaluation import protocol as protocol_module
+    from distill_lab.evaluation.protocol import RUN_CACHE_ENV
+
+    sub = data.subsample(digits, 200, random_state=0)
+    protocol = dataclasses.replace(default_protocol(sub, seeds=(0, 1), device="cpu"),
+                                   config=TrainConfig(epochs=2, batch_size=32, lr=5e-2))
+    trained = []
+    original = protocol_module.train_and_score
+    monkeypatch.setattr(protocol_module, "train_and_score",
+                        lambda d, X, *a, **k: trained.append(len(X)) or original(d, X, *a, **k))
+    monkeypatch.setenv(RUN_CACHE_ENV, str(tmp_path))
+    first = run_full(sub, protocol)
+    assert trained == [64, 200, 200] and len(list(tmp_path.glob("full-*.json"))) == 1
+    trained.clear()
+    again = run_full(sub, protocol)                          # another notebook of the same run
+    assert trained == [64]                                   # the warm-up only
+    assert (again.accuracies, again.seconds, again.steps) == (first.accuracies, first.seconds,
+                                                              first.steps)
+    trained.clear()
+    other_seeds = dataclasses.replace(protocol, seeds=(2,))
+    run_full(sub, other_seeds)                                # protocol in the key
+    other_test = dataclasses.replace(sub, X_test=sub.X_test[:100], y_test=sub.y_test[:100])
+    run_full(other_test, protocol)                            # test set in the key
+    assert trained == [64, 200, 64, 200, 200]
+    trained.clear()
+    monkeypatch.setenv(RUN_CACHE_ENV, str(tmp_path / "gone"))  # a remote worker: no such folder
+    alone = run_full(sub, protocol)
+    assert trained == [64, 200, 200] and alone.accuracies == first.accuracies
+    assert not (tmp_path / "gone").exists()
+    trained.clear()
+    monkeypatch.delenv(RUN_CACHE_ENV)                         # outside a run: nothing shared
+    run_full(sub, protocol)
+    assert trained == [64, 200, 200]

@@ -464,6 +464,38 @@ def test_kernels_run_over_ipc_without_the_tcp_warning(tmp_path, capfd, kernel_en
     assert "without encryption" not in captured.err + captured.out
 
 
+def _cache_probe(folder: Path) -> Path:
+    """Two notebooks that record the run cache folder their kernel was given."""
+    folder.mkdir()
+    for name in ("01_probe", "02_probe"):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(f'results_path = "results/{name}.json"',
+                                              metadata={"tags": ["parameters"]}),
+                    nbformat.v4.new_code_cell(
+                        "import os\nfrom distill_lab.reporting import write_results\n"
+                        "folder = os.environ.get('DISTILL_LAB_RUN_CACHE')\n"
+                        "write_results(results_path, {'folder': folder, "
+                        "'exists': bool(folder) and os.path.isdir(folder)})")]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def test_a_run_gives_its_kernels_one_cache_folder_removed_at_its_end(tmp_path, kernel_env):
+    """The full baselines notebooks share (`evaluation.run_full`) live for one run only."""
+    from distill_lab._io import RUN_CACHE_ENV
+
+    runs = run_sequence(_cache_probe(tmp_path / "nb"), tmp_path / "out", parameters={},
+                        verbose=False)
+    seen = [json.loads((tmp_path / "out" / "results" / f"{r.name}.json").read_text())
+            for r in runs]
+    assert [r.status for r in runs] == ["ok", "ok"]
+    assert seen[0]["exists"] and seen[0]["folder"] == seen[1]["folder"]
+    assert not os.path.exists(seen[0]["folder"]) and RUN_CACHE_ENV not in os.environ
+    assert not Path(seen[0]["folder"]).is_relative_to(tmp_path / "out")   # nothing left in --out
+
+
 # ----------------------------------------------------------------------------- refresh
 def test_refresh_executes_in_place_and_stores_the_hash(tmp_path, kernel_env):
     shutil.copy(FIXTURES / "01_pass.ipynb", tmp_path / "01_pass.ipynb")

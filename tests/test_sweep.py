@@ -320,6 +320,19 @@ def test_run_on_the_cluster_matches_the_serial_report(tmp_path, client):
     assert [r.status for r in serial] == ["skipped", "skipped"]  # the same keys: one cache
 
 
+def test_cells_on_the_cluster_share_one_cache_folder_for_the_run(tmp_path, client):
+    """Workers on this machine see the run's folder of shared full baselines; it goes at the end."""
+    from test_reporting import _cache_probe
+
+    runs = run_sequence_on(client, _cache_probe(tmp_path / "nb"), tmp_path / "out", parameters={},
+                           verbose=False)
+    seen = [json.loads((tmp_path / "out" / "results" / f"{r.name}.json").read_text())
+            for r in runs]
+    assert [r.status for r in runs] == ["ok", "ok"]
+    assert seen[0]["exists"] and seen[1]["exists"] and seen[0]["folder"] == seen[1]["folder"]
+    assert not os.path.exists(seen[0]["folder"])
+
+
 def test_the_longest_notebook_is_submitted_first(tmp_path, client, monkeypatch):
     """Priority = the last run's seconds in the folder, else the notebook's declared cost_s."""
     src = tmp_path / "nbs"

@@ -198,9 +198,15 @@ def test_quick_threads_one_thread_only_for_small_samples_in_quick_mode(digits):
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        images = SimpleNamespace(X_train=np.zeros((4, 784), np.float32))   # 28x28 samples
-        assert quick_threads(images, quick=True) == 2                     # left alone
+        def data(shape, n_features):
+            return SimpleNamespace(X_train=np.zeros((4, n_features), np.float32), image_shape=shape)
+
+        assert quick_threads(data((1, 28, 28), 784), quick=True) == 2     # MNIST: left alone
+        assert quick_threads(data((1, 16, 16), 256), quick=True) == 2     # quick's 16x16: a ConvNet's
         assert quick_threads(digits, quick=False) == 2                    # full study: left alone
-        assert quick_threads(digits, quick=True) == 1                     # 64 features, quick: one
+        assert quick_threads(digits, quick=True) == 1                     # 8x8 digits, quick: one
+        assert quick_threads(data(None, 256), quick=True) == 1            # a small table: one
+        torch.set_num_threads(2)
+        assert quick_threads(data(None, 300), quick=True) == 2            # a wide table: left alone
     finally:
         torch.set_num_threads(before)

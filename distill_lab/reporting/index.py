@@ -14,7 +14,7 @@ import jinja2
 import markupsafe
 import mistune
 
-from distill_lab.data import QUICK_N_TEST, QUICK_N_TRAIN, QUICK_ONE_SIZE_SIDE
+from distill_lab.data import QUICK_MAX_SIDE, QUICK_N_TEST, QUICK_N_TRAIN, QUICK_ONE_SIZE_SIDE
 from distill_lab.reporting.figures import HEADLINE_KEY, MAX_HEADLINE
 
 __all__ = ["render_index", "format_value", "headline_figures", "other_figures", "run_facts",
@@ -23,9 +23,11 @@ __all__ = ["render_index", "format_value", "headline_figures", "other_figures", 
 VERDICT_KEY = "verdict"  # a results file's one-sentence verdict (Markdown), shown atop the index
 # What quick=True bounds, whatever the data's size (the facts box says it beside `quick`).
 QUICK_MEANS = (f"every notebook works on at most {QUICK_N_TRAIN:,} training and {QUICK_N_TEST:,} "
-               "test samples, stratified; short trainings, few rounds and seeds; on images of "
+               f"test samples, stratified, of images at most {QUICK_MAX_SIDE} pixels on a side "
+               f"(larger ones resized, e.g. MNIST's 28x28 to {QUICK_MAX_SIDE}x{QUICK_MAX_SIDE}); "
+               "short trainings, few rounds and seeds; on images of "
                f"{QUICK_ONE_SIZE_SIDE}x{QUICK_ONE_SIZE_SIDE} and larger, 08 makes one set size: "
-               "for a first look, not the full study")
+               "for a first look, not the full study (quick=False: full size, every sample)")
 
 
 def format_value(value) -> str:

@@ -68,15 +68,31 @@ def source_hash(nb, parameters=None) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def execute_notebook(source, output, parameters, cwd, kernel_name) -> None:
+def execute_notebook(source, output, parameters, cwd, kernel_name, env=None) -> None:
     """Run `source` with papermill into `output`, injecting `parameters`, in the folder `cwd`,
-    its kernel over IPC (`ipc_kernel_config`)."""
+    its kernel over IPC (`ipc_kernel_config`) with `env` (a mapping) added to its environment."""
     import papermill
 
-    with ipc_kernel_config() as options:
+    with ipc_kernel_config() as options, kernel_environment(env or {}):
         papermill.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(cwd),
                                    kernel_name=kernel_name, progress_bar=False, log_output=False,
                                    **options)
+
+
+@contextlib.contextmanager
+def kernel_environment(env: dict):
+    """`env` in os.environ while a kernel starts (it inherits this process's environment), the
+    previous values restored after. A runner starts one kernel at a time per process."""
+    before = {name: os.environ.get(name) for name in env}
+    os.environ.update({name: str(value) for name, value in env.items()})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager

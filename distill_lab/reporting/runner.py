@@ -16,13 +16,14 @@ import contextlib
 import dataclasses
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from tqdm.auto import tqdm
 
-from distill_lab._io import atomic_write_bytes, atomic_write_text
+from distill_lab._io import RUN_CACHE_ENV, atomic_write_bytes, atomic_write_text
 from distill_lab.reporting.applicability import data_facts, requirements, unmet
 from distill_lab.reporting.figures import json_safe, read_results
 from distill_lab.reporting.index import render_index
@@ -107,8 +108,9 @@ def _discard(paths) -> None:
 
 
 def run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
-            kernel_name) -> NotebookRun:
+            kernel_name, run_cache=None) -> NotebookRun:
     """Execute one notebook into out_dir and render it; a failure is recorded, not raised.
+    `run_cache`: the folder of the run's shared full baselines (`run_cache`), if any.
 
     The executed notebook, its HTML and its results are written under out_dir/.running/ and replace
     the previous run's files only once this run has finished (failed included, with its partial
@@ -124,7 +126,8 @@ def run_one(source: Path, out_dir: Path, injected: dict, key: str, show_code,
     error, start = None, time.perf_counter()
     try:
         try:
-            execute_notebook(source, executed, run_parameters, out_dir, kernel_name)
+            execute_notebook(source, executed, run_parameters, out_dir, kernel_name,
+                             env={RUN_CACHE_ENV: run_cache} if run_cache else None)
         except Exception as exc:  # noqa: BLE001 (reported in the index, then we go on)
             error = describe_error(exc)
         seconds = time.perf_counter() - start
@@ -267,7 +270,7 @@ def run_sequence(notebooks_dir, out_dir, *, parameters: dict, defaults=None, onl
     plan = plan_sequence(notebooks_dir, parameters, only, defaults=defaults,
                          allow_extra=allow_extra)
     out_dir = open_out_dir(out_dir, [notebooks_dir])
-    with out_dir_lock(out_dir):
+    with out_dir_lock(out_dir), run_cache() as cache:
         manifest, runs = load_manifest(out_dir), []
         bar = tqdm(plan, desc="notebooks", unit="nb", disable=not verbose)
         for source, injected, key, reason in bar:
@@ -279,19 +282,25 @@ def run_sequence(notebooks_dir, out_dir, *, parameters: dict, defaults=None, onl
                 run = cached_run(entry, out_dir, show_code)
             else:
                 run = _run_recorded(manifest, source, out_dir, injected, key, show_code,
-                                    kernel_name)
+                                    kernel_name, cache)
             manifest[source.stem] = dataclasses.asdict(run)
             write_report(out_dir, manifest)  # after every notebook: a partial report is browsable
             runs.append(run)
     return runs
 
 
-def _run_recorded(manifest, source, out_dir, injected, key, show_code, kernel_name):
+def run_cache():
+    """A temporary folder for one run's shared full baselines (`evaluation.run_full`), removed
+    when the run ends: never reused by a later run, whose library may have changed."""
+    return tempfile.TemporaryDirectory(prefix="distill-lab-run-")
+
+
+def _run_recorded(manifest, source, out_dir, injected, key, show_code, kernel_name, cache=None):
     """run_one with the manifest saying "running" first and "interrupted" if it is cut short."""
     manifest[source.stem] = started(source.stem, injected, key, show_code)
     write_report(out_dir, manifest)
     try:
-        return run_one(source, out_dir, injected, key, show_code, kernel_name)
+        return run_one(source, out_dir, injected, key, show_code, kernel_name, cache)
     except BaseException:
         manifest[source.stem] = interrupted(manifest[source.stem])
         write_report(out_dir, manifest)

@@ -29,8 +29,8 @@ from distill_lab.reporting.applicability import data_facts, requirements, unmet
 from distill_lab.reporting.outdir import open_out_dir, out_dir_lock
 from distill_lab.reporting.parameters import check_dataset, check_parameters
 from distill_lab.reporting.runner import (NotebookRun, cached_run, inapplicable, interrupted,
-                                          is_done, load_manifest, plan_sequence, run_one, started,
-                                          thumbnail_path, write_report)
+                                          is_done, load_manifest, plan_sequence, run_cache, run_one,
+                                          started, thumbnail_path, write_report)
 from distill_lab.reporting.sweep_report import write_sweep_report
 
 __all__ = ["Cell", "MAX_CELLS", "load_spec", "plan_sweep", "package_hash", "execute_cell",
@@ -160,15 +160,17 @@ def plan_sweep(spec: dict, notebooks_dir, *, yes=False, max_cells=MAX_CELLS,
 
 
 def execute_cell(name: str, notebook: str, injected: dict, key: str, show_code: bool,
-                 kernel_name: str) -> tuple[dict, dict]:
+                 kernel_name: str, run_cache: str | None = None) -> tuple[dict, dict]:
     """The task a worker runs: execute `notebook` (its JSON text) as `name`.ipynb in a scratch
-    folder and return (the NotebookRun's fields, {relative path: bytes} of every file written)."""
+    folder and return (the NotebookRun's fields, {relative path: bytes} of every file written).
+    `run_cache`: the run's folder of shared full baselines (used where it exists: a worker on
+    this machine)."""
     with tempfile.TemporaryDirectory(prefix="distill-lab-cell-") as tmp:
         source, out = Path(tmp, "source", f"{name}.ipynb"), Path(tmp, "out")
         source.parent.mkdir()
         out.mkdir()
         source.write_text(notebook, encoding="utf-8")
-        run = run_one(source, out, injected, key, show_code, kernel_name)
+        run = run_one(source, out, injected, key, show_code, kernel_name, run_cache)
         files = {p.relative_to(out).as_posix(): p.read_bytes()
                  for p in sorted(out.rglob("*")) if p.is_file()}
     return dataclasses.asdict(run), files
@@ -243,13 +245,14 @@ def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=Fa
     # Submitting as threads free up keeps every worker busy and ends near total / N.
     waiting = sorted(todo, key=lambda c: -expected[c.name])   # stable: notebook order on ties
     futures, done, finished = {}, as_completed(), set()
+    cache = run_cache()
 
     def submit_more():
         slots = max(1, sum(client.nthreads().values()))   # read again: workers may come and go
         while waiting and len(futures) - len(finished) < slots:
             cell = waiting.pop(0)
             future = client.submit(execute_cell, cell.name, texts[cell.source], cell.injected,
-                                   cell.key, show_code, kernel_name, pure=False,
+                                   cell.key, show_code, kernel_name, cache.name, pure=False,
                                    key=f"{cell.name}-{uuid.uuid4().hex[:8]}",
                                    priority=expected[cell.name])
             futures[future] = cell
@@ -279,6 +282,7 @@ def run_cells(client, cells, out_dir, manifest: dict, *, on_update, show_code=Fa
     finally:
         bar.close()
         client.cancel(list(futures))
+        cache.cleanup()
         cut_short = [cell.name for cell in todo if cell.name not in runs]
         for name in cut_short:
             manifest[name] = interrupted(manifest[name])
