@@ -174,11 +174,9 @@ def _run_cache_file(dataset, protocol: Protocol) -> Path | None:
     folder = os.environ.get(RUN_CACHE_ENV)
     if not folder or not Path(folder).is_dir():
         return None
-    from distill_lab import __version__
-
+    # The folder lives for one run (`reporting.runner.run_cache`): the code cannot change under it.
     key = "|".join([data_fingerprint(dataset.X_train, dataset.y_train),
-                    data_fingerprint(dataset.X_test, dataset.y_test), repr(protocol),
-                    __version__])
+                    data_fingerprint(dataset.X_test, dataset.y_test), repr(protocol)])
     return Path(folder) / f"full-{hashlib.sha1(key.encode()).hexdigest()[:20]}.json"
 
 
