@@ -218,15 +218,15 @@ def _cut_short(point, monkeypatch):
     """Make the next run raise KeyboardInterrupt (Ctrl-C) at `point`."""
     from distill_lab.reporting import runner
 
-    def before_the_kernel(*args):
+    def before_the_kernel(*args, **kwargs):
         raise KeyboardInterrupt
 
-    def mid_notebook(source, output, parameters, cwd, kernel_name):
+    def mid_notebook(source, output, parameters, cwd, kernel_name, env=None):
         nb = nbformat.read(source, as_version=4)  # the kernel runs the first 2 code cells,
         nb.cells = nb.cells[:3]                   # papermill saves them to `output`, then Ctrl-C
         partial = Path(cwd) / "partial_source.ipynb"
         nbformat.write(nb, partial)
-        execute(partial, output, parameters, cwd, kernel_name)
+        execute(partial, output, parameters, cwd, kernel_name, env=env)
         partial.unlink()
         raise KeyboardInterrupt
 
