@@ -139,6 +139,7 @@ def _build_parser() -> argparse.ArgumentParser:
     explore = commands.add_parser("explore", help="serve the explorer (notebook 10) as a live web "
                                   "app with Voilà: code hidden, widgets live")
     explore.add_argument("--dataset", default="digits", help="the data set it opens with")
+    explore.add_argument("--label-column", help="a table's label column (default: label or target)")
     explore.add_argument("--port", type=_positive_int, help="local port (default: a free one)")
     _add_notebooks_option(explore)
     # `bench` hands NAME and its options to distill_lab.experiments.bench, whose parser knows them
@@ -271,7 +272,8 @@ def _explore(args) -> int:
 
     notebooks = _notebooks_dir(args)
     (explorer,) = find_notebooks(notebooks, ["10"])
-    checked = check_parameters({"dataset": args.dataset})  # a path: read, checked, absolute
+    given = {"dataset": args.dataset, "label_column": args.label_column}
+    checked = check_parameters({k: v for k, v in given.items() if v is not None})  # read, checked
     with serve(explorer, checked, args.port, quiet=False) as url:
         print(f"the explorer is at {url} (Ctrl-C stops it)", flush=True)
         try:

@@ -55,12 +55,16 @@ class Explorer:
     """
 
     def __init__(self, dataset="digits", method="kcenter", budget=0.1, seed=0, device="cpu",
-                 data_dir=None, n_show=40, auto_update=True, quick=True):
+                 data_dir=None, n_show=40, auto_update=True, quick=True, label_column=None,
+                 image_shape=None):
         import ipywidgets as widgets
 
         # quick: data.quick_subset of any data set (QUICK_N_TRAIN / QUICK_N_TEST samples, seed 0),
         # so that a change redraws in seconds on MNIST too; quick=False explores the whole set
         self.device, self.data_dir, self.n_show, self.quick = device, data_dir, n_show, quick
+        # how to read a user's file (a table's label column, a flat .npz's image shape): used for
+        # data sets given by path, never for the built-in ones
+        self.label_column, self.image_shape = label_column, image_shape
         self._cache = {}  # dataset name -> (Dataset, (n, 2) PCA embedding)
         self.dataset_w = widgets.Dropdown(options=_dataset_options(dataset, data_dir),
                                           value=dataset, description="dataset")
@@ -90,7 +94,9 @@ class Explorer:
         if name not in self._cache:
             from sklearn.decomposition import PCA
 
-            ds = data.load(name, data_dir=self.data_dir, download=False)
+            user = {} if name in data.DATASETS else dict(label_column=self.label_column,
+                                                         image_shape=self.image_shape)
+            ds = data.load(name, data_dir=self.data_dir, download=False, **user)
             ds = data.quick_subset(ds, self.quick, random_state=0)
             emb = PCA(n_components=2, random_state=0).fit_transform(ds.X_train)  # (n, 2)
             self._cache[name] = (ds, emb)

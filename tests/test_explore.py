@@ -126,3 +126,35 @@ def test_explore_names_a_bad_data_set_before_any_server(capsys):
 
     assert main(["explore", "--dataset", "no-such-set"]) == 2
     assert "dataset='no-such-set'" in capsys.readouterr().err
+
+
+def test_explore_reads_a_table_by_its_label_column(tmp_path, capsys, monkeypatch):
+    """`--label-column` reaches the check before any server and the explorer's notebook."""
+    import contextlib
+
+    from user_files import table
+
+    from distill_lab import cli
+    from distill_lab.reporting import explore
+    from distill_lab.widgets import Explorer
+
+    path = table(tmp_path / "plants.csv", n_per_class=(20, 20, 20), label="species")
+    assert cli.main(["explore", "--dataset", str(path)]) == 2       # no label or target column
+    assert "species" in capsys.readouterr().err                     # the columns it has are named
+    served = []
+
+    @contextlib.contextmanager
+    def fake_serve(notebook, parameters, port, quiet):
+        served.append(parameters)
+        yield "http://127.0.0.1:1/"
+
+    def stop(_seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(explore, "serve", fake_serve)
+    monkeypatch.setattr(cli.time, "sleep", stop)
+    assert cli.main(["explore", "--dataset", str(path), "--label-column", "species"]) == 0
+    assert served[0]["label_column"] == "species" and served[0]["dataset"] == str(path)
+    view = Explorer(dataset=str(path), label_column="species", auto_update=False)
+    assert view.current_dataset().n_classes == 3
+    assert view.current_dataset().class_names == ("a", "b", "c")
