@@ -10,7 +10,7 @@ from distill_lab import data
 from distill_lab.evaluation import ROW_FIELDS, validate_rows
 from distill_lab.experiments.paper import (PUBLISHED_MNIST, SMOKE_CONFIG, PaperConfig,
                                            format_paper_table, gain_over_random, paper_notes,
-                                           paper_rows)
+                                           merge_runs, paper_rows, table_text)
 
 COMMITTED = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "paper_mnist.json"
 
@@ -86,3 +86,26 @@ def test_bad_config_is_named():
         PaperConfig(methods=("random", "vae"))
     with pytest.raises(ValueError, match="ipcs"):
         PaperConfig(ipcs=(0,))
+
+
+def test_partial_runs_merge_into_one_table():
+    common = {"full_epochs": 10, "real_epochs": 300, "dsa_strategy": "s", "config": "cpu",
+              "selection_seconds": 1.0}
+    one = [_row("dm", 1, 90.0, 89.7, command="a", wall_minutes=5.0, **common),
+           _row("random", 1, 70.0, 64.9, command="a", wall_minutes=5.0, **common)]
+    fifty = [_row("random", 50, 97.0, 97.9, command="b", wall_minutes=7.0, **common),
+             _row("dm", 50, 97.8, 98.6, command="b", wall_minutes=7.0, **common)]
+    rows = merge_runs([fifty, one])
+    assert [(r["method"], r["ipc"]) for r in rows] == [("random", 1), ("random", 50), ("dm", 1),
+                                                        ("dm", 50)]
+    assert [r["gain_over_random"] for r in rows] == pytest.approx([0.0, 0.0, 20.0, 0.8])
+    text = table_text(rows, {r["command"]: r["wall_minutes"] for r in rows})
+    assert "| dm | 90.0 ± 0.5 | 89.7 | 97.8 ± 0.5 | 98.6 |" in text
+    assert "`a` in 5.0 min; `b` in 7.0 min" in text
+    with pytest.raises(ValueError, match=r"\('random', 1\)\] appear in more than one run"):
+        merge_runs([one, one])
+    other = [dict(r, full_accuracy=97.0) for r in fifty]
+    with pytest.raises(ValueError, match="differs from the first run in \\['full_accuracy'\\]"):
+        merge_runs([one, other])
+    with pytest.raises(ValueError, match="two or more non-empty runs"):
+        merge_runs([one])

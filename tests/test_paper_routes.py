@@ -9,10 +9,10 @@ import pytest
 from distill_lab import data, proxy
 from distill_lab.evaluation import validate_rows
 from distill_lab.evaluation.protocol import default_protocol
-from distill_lab.experiments import paper
+from distill_lab.experiments import paper, paper_routes
 from distill_lab.experiments.paper import SMOKE_CONFIG, PaperConfig, paper_rows
 from distill_lab.experiments.paper_routes import (GENERATIVE_METHODS, ROUTE_METHODS, Generators,
-                                                  _set_maker, format_cost_table)
+                                                  _set_maker, format_cost_table, route_summary)
 
 
 def _toy_mnist():
@@ -30,7 +30,7 @@ def _short_proxies(monkeypatch):
 
 
 def _config(tmp_path, **kw):
-    return dataclasses.replace(SMOKE_CONFIG, ipcs=(1,), checkpoint_dir=str(tmp_path), **kw)
+    return dataclasses.replace(SMOKE_CONFIG, checkpoint_dir=str(tmp_path), **{"ipcs": (1,), **kw})
 
 
 def test_route_rows_on_a_toy_image_set(tmp_path):
@@ -76,10 +76,45 @@ def test_each_seed_makes_another_set(tmp_path, method):
     ds, config = _toy_mnist(), _config(tmp_path)
     protocol = default_protocol(ds, "paper", seeds=(0, 1), device="cpu", width=8)
     make = _set_maker(method, ds, 1, protocol, config, Generators(ds, config, "cpu"))
-    (a, ya, _), (b, yb, _), (a2, _, _) = make(0), make(1), make(0)
+    (a, ya, _), (b, yb, _) = make(0), make(1)
     assert np.array_equal(ya, yb) and a.shape == b.shape == (3, 784)
     assert not np.array_equal(a, b)
-    np.testing.assert_array_equal(a, a2)
+    # the same seed in another run (generators loaded from their checkpoints): the same set
+    again = _set_maker(method, ds, 1, protocol, config, Generators(ds, config, "cpu"))
+    np.testing.assert_array_equal(a, again(0)[0])
+
+
+def test_one_embedder_per_seed_and_one_start_set_per_seed(tmp_path, monkeypatch):
+    """herding_embed, kcenter_embed and diffusion_prototypes share one embedding ConvNet-3 per
+    seed across images per class; dm_from_generated starts from the very set diffusion_prototypes
+    was scored on; each reuse is billed, so a row costs at least what its own set took."""
+    fitted, made = [], []
+    fit_proxy, prototypes = proxy.fit_proxy, paper_routes.diffusion_prototypes
+
+    def counting_fit(*args, **kw):
+        fitted.append((kw["model"], kw["random_state"]))
+        return fit_proxy(*args, **kw)
+
+    def counting_prototypes(*args, **kw):
+        made.append((args[3], kw["random_state"]))
+        return prototypes(*args, **kw)
+
+    monkeypatch.setattr(proxy, "fit_proxy", counting_fit)
+    monkeypatch.setattr(paper_routes, "diffusion_prototypes", counting_prototypes)
+    methods = ("random", "diffusion_prototypes", "dm_from_generated", "herding_embed",
+               "kcenter_embed")
+    rows = paper_rows(_toy_mnist(), _config(tmp_path, methods=methods, ipcs=(1, 2),
+                                            seeds=(0, 1)), verbose=False)
+    embedders = [f for f in fitted if f[0] == "convnet3"]
+    assert len(embedders) == 2 and len(set(embedders)) == 2          # one per seed
+    assert sorted(made) == [(1, 0), (1, 1), (2, 0), (2, 1)]          # one per ipc and seed
+    by = {(r["method"], r["ipc"]): r for r in rows}
+    for k in (1, 2):
+        # dm_from_generated pays for its start set (reused, billed) and for DM on top of it
+        assert (by[("dm_from_generated", k)]["synthesis_seconds"]
+                > by[("diffusion_prototypes", k)]["synthesis_seconds"] * 0.5)
+        # the reused embedder is billed to the rows that did not train it
+        assert by[("kcenter_embed", k)]["synthesis_seconds"] > 0
 
 
 def test_dm_rows_learn_one_set_per_seed(monkeypatch):
@@ -101,3 +136,25 @@ def test_config_checks_the_routes():
         PaperConfig(dm_init="dm_from_generated")
     with pytest.raises(ValueError, match=r"methods \['gan2'\] are not paper-table methods"):
         PaperConfig(methods=("gan2",))
+
+
+def _summary_row(method, ipc, acc, std=0.3, gen=0.0, syn=60.0):
+    return {"method": method, "ipc": ipc, "accuracy_mean": acc, "accuracy_std": std,
+            "generator_seconds": gen, "synthesis_seconds": syn}
+
+
+def test_route_summary_names_the_best_route_against_random_and_dm():
+    rows = [_summary_row("random", 10, 93.0), _summary_row("dm", 10, 95.5),
+            _summary_row("gan", 10, 40.0, gen=600), _summary_row("diffusion", 10, 78.0, gen=1500),
+            _summary_row("diffusion_prototypes", 10, 95.0, gen=1500, syn=90),
+            _summary_row("dm_from_generated", 10, 96.0, gen=1500, syn=270),
+            _summary_row("random", 1, 60.0, std=4.0), _summary_row("gan_latent_dm", 1, 62.0),
+            _summary_row("random", 50, 97.0)]          # no route at 50: left out
+    one, ten = route_summary(rows)
+    assert one.startswith("**1 per class**: the best route, gan_latent_dm, scores 62.0 ± 0.3%, "
+                          "level with random (+2.0 points);")   # within sqrt(4^2 + 0.3^2)
+    assert ten == ("**10 per class**: the best route, dm_from_generated, scores 96.0 ± 0.3%, above "
+                   "random (+3.0 points) and above dm (+0.5 points); it costs 25 min of "
+                   "generator training and 4.5 min of synthesis. Plain samples: gan 40.0% (-53.0 "
+                   "points against random), diffusion 78.0% (-15.0 points against random).")
+    assert route_summary([_summary_row("random", 10, 93.0)]) == []

@@ -11,22 +11,26 @@ trained once per configuration (seed 0) and shared by every row and seed; with a
 folder a re-run loads them instead of training again. A row's cost is `generator_seconds` (the
 shared training, billed in full to every row that uses it, as `distill-lab bench generative`
 does) plus `synthesis_seconds` (the median over seeds of making the set); `selection_seconds` is
-their sum. Extra row fields: generator_seconds, synthesis_seconds, cost_seconds, seed_varies and
-the route's settings.
+their sum. Within one table a seed's embedding ConvNet-3 is trained once and shared by
+`herding_embed`, `kcenter_embed` and `diffusion_prototypes` at every images-per-class, and
+`dm_from_generated` starts from the very set its `dm_init` row was scored on; each reuse is billed
+what making it took, so a row's cost is what it would cost alone. Extra row fields:
+generator_seconds, synthesis_seconds, cost_seconds, seed_varies and the route's settings.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import numpy as np
+
 from distill_lab.evaluation.protocol import evaluate_selector, evaluate_synthetic
 from distill_lab.generative import (ConditionalDDPM, ConditionalGAN, DistributionMatching,
                                     diffusion_prototypes, gan_latent_dm)
-from distill_lab.proxy import fit_proxy
-from distill_lab.training import embed
+from distill_lab.proxy import bill_reuse, billed_seconds, proxy_outputs
 
 __all__ = ["ROUTE_METHODS", "GENERATIVE_METHODS", "EMBED_METHODS", "SEED_VARIES", "Generators",
-           "route_row", "format_cost_table"]
+           "route_row", "format_cost_table", "route_summary"]
 
 GENERATIVE_METHODS = ("gan", "diffusion", "gan_latent_dm", "diffusion_prototypes",
                       "dm_from_generated")
@@ -62,6 +66,22 @@ class Generators:
     def __init__(self, dataset, config, device, verbose=False):
         self.dataset, self.config, self.device, self.verbose = dataset, config, device, verbose
         self._fitted = {}
+        self._sets = {}
+
+    def made_set(self, method, ipc, seed, make):
+        """`make()`'s (X, y, None) for this route, images per class and seed, made once per run:
+        `dm_from_generated` starts from the very set its `dm_init` row was scored on. A reuse is
+        billed what making the set took (`proxy.bill_reuse`), so every row costs what it would
+        alone."""
+        key = (method, int(ipc), int(seed))
+        if key in self._sets:
+            made, seconds = self._sets[key]
+            bill_reuse(seconds)
+            return made
+        start, billed = time.perf_counter(), billed_seconds()
+        made = make()
+        self._sets[key] = (made, time.perf_counter() - start + billed_seconds() - billed)
+        return made
 
     def _path(self, kind, width):
         if self.config.checkpoint_dir is None:
@@ -99,16 +119,26 @@ class Generators:
 
 
 def _embedder_features(dataset, config, device, seed):
-    """Embeddings (n, d) of a ConvNet-3 trained on the full data for `embed_epochs` (the proxy
-    the embedding selectors train too), with this seed."""
-    net = fit_proxy(dataset.X_train, dataset.y_train, n_classes=dataset.n_classes,
-                    image_shape=dataset.image_shape, model="convnet3",
-                    epochs=config.embed_epochs, device=device, random_state=seed)
-    return embed(net, dataset.X_train)
+    """Embeddings (n, d) of a ConvNet-3 trained on the full data for `embed_epochs`: the very
+    proxy `herding_embed` and `kcenter_embed` train with this seed (a selector draws its proxy's
+    seed as the first number of RandomState(seed)), so inside `shared_proxies()` the three rows
+    of a seed share one network, each billed its training."""
+    proxy_seed = np.random.RandomState(seed).randint(2**31 - 1)
+    return proxy_outputs(dataset.X_train, dataset.y_train, model="convnet3",
+                         epochs=config.embed_epochs, image_shape=dataset.image_shape,
+                         device=device, random_state=proxy_seed)["embeddings"]
 
 
 def _set_maker(method, dataset, ipc, protocol, config, gens):
-    """make_set(seed) -> (X, y, None) for a generative route."""
+    """make_set(seed) -> (X, y, None) for a generative route; a set other than DM's is made once
+    per run and seed (`Generators.made_set`)."""
+    make = _new_set_maker(method, dataset, ipc, protocol, config, gens)
+    if method == "dm_from_generated":
+        return make
+    return lambda seed: gens.made_set(method, ipc, seed, lambda: make(seed))
+
+
+def _new_set_maker(method, dataset, ipc, protocol, config, gens):
     X, y, dev = dataset.X_train, dataset.y_train, protocol.device
     dm_kw = dict(batch_real=config.dm_batch_real, width=config.width,
                  strategy=protocol.config.augment, device=dev)
@@ -191,3 +221,44 @@ def format_cost_table(rows) -> str:
                      f"{r['accuracy_std']:.1f} | {'—' if gain is None else f'{gain:+.1f}'} | "
                      f"{gen:.0f} + {syn:.0f} | {r.get('seed_varies', '—')} |")
     return "\n".join(lines)
+
+
+def route_summary(rows) -> list:
+    """One sentence per images-per-class of a paper table's rows: the best route that optimizes a
+    generator's output (`gan_latent_dm`, `diffusion_prototypes`, `dm_from_generated`) against
+    random and DM of the same run, its cost, and where plain samples (`gan`, `diffusion`) stand.
+    A difference within the two rows' seed spreads combined, sqrt(s_a^2 + s_b^2), reads as
+    level. Images per class without random or any route are left out."""
+    by = {(r["method"], r["ipc"]): r for r in rows}
+    routes = [m for m in GENERATIVE_METHODS if m not in ("gan", "diffusion")]
+    out = []
+    for k in sorted({r["ipc"] for r in rows}):
+        found = [by[m, k] for m in routes if (m, k) in by]
+        if ("random", k) not in by or not found:
+            continue
+        rnd, best = by["random", k], max(found, key=lambda r: r["accuracy_mean"])
+
+        def versus(a, b):
+            tol = (a["accuracy_std"] ** 2 + b["accuracy_std"] ** 2) ** 0.5
+            gap = a["accuracy_mean"] - b["accuracy_mean"]
+            word = "above" if gap > tol else "below" if gap < -tol else "level with"
+            return f"{word} {b['method']} ({_points(gap)})"
+
+        text = (f"**{k} per class**: the best route, {best['method']}, scores "
+                f"{best['accuracy_mean']:.1f} ± {best['accuracy_std']:.1f}%, {versus(best, rnd)}")
+        if ("dm", k) in by:
+            text += f" and {versus(best, by['dm', k])}"
+        text += (f"; it costs {best.get('generator_seconds', 0.0) / 60:.0f} min of generator "
+                 f"training and {best['synthesis_seconds'] / 60:.1f} min of synthesis.")
+        plain = [by[m, k] for m in ("gan", "diffusion") if (m, k) in by]
+        if plain:
+            text += " Plain samples: " + ", ".join(
+                f"{r['method']} {r['accuracy_mean']:.1f}% "
+                f"({_points(r['accuracy_mean'] - rnd['accuracy_mean'])} against random)" for r in plain) + "."
+        out.append(text)
+    return out
+
+
+def _points(x: float) -> str:
+    text = f"{x:+.1f}"
+    return f"{'0.0' if float(text) == 0 else text} points"
