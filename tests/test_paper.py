@@ -69,6 +69,9 @@ def test_table_and_notes_by_hand():
     assert "is below the paper's 95.1 (-3.1 points): width 32 instead of 128" in notes[0]
     assert "300 DM iterations instead of 20,000" in notes[1]
     assert "no published figure" in notes[2]
+    gained = paper_notes([_row("gan", 10, 40.0, None, gain_over_random=-52.0)])[0]
+    assert gained == ("**gan, 10/class**: 40.0 ± 0.5 (no published figure): -52.0 points against "
+                      "random real images of this run.")
     assert "is above the paper's 84.4 (+5.6 points): more than the network width" in notes[3]
     assert paper_notes([_row("herding", 10, 94.2, 93.7)])[0].endswith("(+0.5 points).")
 
@@ -95,13 +98,14 @@ def test_partial_runs_merge_into_one_table():
            _row("random", 1, 70.0, 64.9, command="a", wall_minutes=5.0, **common)]
     fifty = [_row("random", 50, 97.0, 97.9, command="b", wall_minutes=7.0, **common),
              _row("dm", 50, 97.8, 98.6, command="b", wall_minutes=7.0, **common)]
-    rows = merge_runs([fifty, one])
+    samples = [_row("gan", 50, 60.0, None, command="c", wall_minutes=3.0, **common)]   # no random
+    rows = merge_runs([fifty, one, samples])
     assert [(r["method"], r["ipc"]) for r in rows] == [("random", 1), ("random", 50), ("dm", 1),
-                                                        ("dm", 50)]
-    assert [r["gain_over_random"] for r in rows] == pytest.approx([0.0, 0.0, 20.0, 0.8])
+                                                        ("dm", 50), ("gan", 50)]
+    assert [r["gain_over_random"] for r in rows] == pytest.approx([0.0, 0.0, 20.0, 0.8, -37.0])
     text = table_text(rows, {r["command"]: r["wall_minutes"] for r in rows})
     assert "| dm | 90.0 ± 0.5 | 89.7 | 97.8 ± 0.5 | 98.6 |" in text
-    assert "`a` in 5.0 min; `b` in 7.0 min" in text
+    assert "`a` in 5.0 min; `b` in 7.0 min; `c` in 3.0 min" in text
     with pytest.raises(ValueError, match=r"\('random', 1\)\] appear in more than one run"):
         merge_runs([one, one])
     other = [dict(r, full_accuracy=97.0) for r in fifty]

@@ -246,7 +246,10 @@ def paper_notes(rows) -> list:
         ours, pub, k = r["accuracy_mean"], r.get("published"), r["ipc"]
         head = f"**{r['method']}, {k}/class**: {ours:.1f} ± {r['accuracy_std']:.1f}"
         if pub is None:
-            notes.append(f"{head} (no published figure; {_why(r, None)}).")
+            gain = r.get("gain_over_random")
+            notes.append(f"{head} (no published figure; {_why(r, None)})." if gain is None else
+                         f"{head} (no published figure): {gain:+.1f} points against random real "
+                         "images of this run.")
             continue
         gap = ours - pub
         verdict = "agrees with" if abs(gap) <= 1.0 else ("is above" if gap > 0 else "is below")
@@ -326,7 +329,9 @@ def merge_runs(runs) -> list:
     a two-core machine): `runs` is a list of row lists. They must share the whole-data baseline
     and the configuration apart from the rows asked for, and no (method, ipc) may appear twice;
     rows come back in the table's order (ALL_METHODS, then images per class), each keeping its
-    own run's command and wall time, with `gain_over_random` against random of its own run."""
+    own run's command and wall time, with `gain_over_random` against the table's random row of
+    the same images per class (the runs share the data, the protocol and the whole-data baseline,
+    so a run of a few rows need not measure random again)."""
     if len(runs) < 2 or any(not rows for rows in runs):
         raise ValueError(f"runs: give two or more non-empty runs to merge, got {len(runs)} "
                          f"(sizes {[len(r) for r in runs]})")
@@ -346,11 +351,9 @@ def merge_runs(runs) -> list:
     if twice:
         raise ValueError(f"runs: rows {twice} appear in more than one run; each (method, "
                          "images per class) must come from one run")
-    for rows in runs:   # each run's gain against its own random rows
-        _with_gain(rows)
     order = {m: i for i, m in enumerate(ALL_METHODS)}
-    return sorted((r for rows in runs for r in rows),
-                  key=lambda r: (order.get(r["method"], len(order)), r["ipc"]))
+    return _with_gain(sorted((r for rows in runs for r in rows),
+                             key=lambda r: (order.get(r["method"], len(order)), r["ipc"])))
 
 
 def table_text(rows, commands) -> str:
@@ -392,7 +395,9 @@ def run(args, command: str) -> int:
         stem = "paper_mnist" + (f"_{args.tag}" if args.tag else "")
         write_rows(args.out, stem, rows)
         text = table_text(rows, commands) + (
-            f"Merged with `{command}`: the runs above ran side by side, one process each.\n")
+            f"Merged with `{command}` from {len(runs)} runs of one configuration that share one "
+            "whole-data baseline (separate processes, run side by side); each row's gain is against "
+            "the table's random row of its images per class.\n")
         write_text(args.out, f"{stem}.md", text)
         print(text)
         return 0
