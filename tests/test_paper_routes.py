@@ -153,8 +153,8 @@ def test_route_summary_names_the_best_route_against_random_and_dm():
     one, ten = route_summary(rows)
     assert one.startswith("**1 per class**: the best route, gan_latent_dm, scores 62.0 ± 0.3%, "
                           "level with random (+2.0 points);")   # within sqrt(4^2 + 0.3^2)
-    assert ten == ("**10 per class**: the best route, dm_from_generated, scores 96.0 ± 0.3%, above "
-                   "random (+3.0 points) and above dm (+0.5 points); it costs 25 min of "
+    assert ten == ("**10 per class**: the best route, dm_from_generated, scores 96.0 ± 0.3%, "
+                   "above random (+3.0 points) and above dm (+0.5 points); it costs 25 min of "
                    "generator training and 4.5 min of synthesis. Plain samples: gan 40.0% (-53.0 "
                    "points against random), diffusion 78.0% (-15.0 points against random).")
     assert route_summary([_summary_row("random", 10, 93.0)]) == []

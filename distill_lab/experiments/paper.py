@@ -48,8 +48,8 @@ from distill_lab.generative.matching import DistributionMatching
 from distill_lab.proxy import shared_proxies
 
 __all__ = ["PUBLISHED_MNIST", "PaperConfig", "CPU_CONFIG", "GPU_CONFIG", "SMOKE_CONFIG",
-           "paper_rows", "merge_runs", "table_text", "format_paper_table", "gain_over_random", "paper_notes", "PAPER_METHODS",
-           "ALL_METHODS", "add_arguments", "run", "SUMMARY"]
+           "paper_rows", "merge_runs", "table_text", "format_paper_table", "gain_over_random",
+           "paper_notes", "PAPER_METHODS", "ALL_METHODS", "add_arguments", "run", "SUMMARY"]
 
 SUMMARY = "MNIST at 1, 10, 50 images per class under protocol `paper`, beside the DM paper"
 
@@ -396,8 +396,8 @@ def run(args, command: str) -> int:
         write_rows(args.out, stem, rows)
         text = table_text(rows, commands) + (
             f"Merged with `{command}` from {len(runs)} runs of one configuration that share one "
-            "whole-data baseline (separate processes, run side by side); each row's gain is against "
-            "the table's random row of its images per class.\n")
+            "whole-data baseline (separate processes, run side by side); each row's gain is "
+            "against the table's random row of its images per class.\n")
         write_text(args.out, f"{stem}.md", text)
         print(text)
         return 0

@@ -254,7 +254,8 @@ def route_summary(rows) -> list:
         if plain:
             text += " Plain samples: " + ", ".join(
                 f"{r['method']} {r['accuracy_mean']:.1f}% "
-                f"({_points(r['accuracy_mean'] - rnd['accuracy_mean'])} against random)" for r in plain) + "."
+                f"({_points(r['accuracy_mean'] - rnd['accuracy_mean'])} against random)"
+                for r in plain) + "."
         out.append(text)
     return out
 
