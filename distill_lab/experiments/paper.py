@@ -7,7 +7,7 @@ schedule and augmentation; a CPU configuration (width 32, far fewer DM iteration
 row) is what a laptop can run, and width 128 with the reference iterations reproduces the papers
 on a GPU.
 
-    distill-lab bench paper                   # CPU configuration (width 32), about an hour
+    distill-lab bench paper                   # CPU configuration (width 32), five methods
     distill-lab bench paper --config gpu --device cuda   # width 128, 20,000 DM iterations
     distill-lab bench paper --smoke           # toy sizes on 600 images: checks the wiring
     distill-lab bench paper --methods random gan diffusion gan_latent_dm diffusion_prototypes \
@@ -114,13 +114,14 @@ class PaperConfig:
 # The papers' settings; a GPU runs them (DM's 20,000 iterations are hours even there: gpu.sh
 # overrides the iterations to what fits its time box).
 GPU_CONFIG = PaperConfig()
-# What two CPU cores finish in about an hour: width 32, 300 DM iterations on 64 real images per
-# class (a pilot on 10/class, seed 0: 300 iterations 95.3%, 1000 iterations 95.7%), and 300
+# What a CPU finishes (the five paper methods: about 100 min on one core; with the routes of
+# issue 20, 134 min for the rows of paper_mnist.md): width 32, 300 DM iterations on 64 real
+# images per class (a pilot on 10/class, seed 0: 300 iterations 95.3%, 1000 iterations 95.7%), and 300
 # training epochs for synthetic sets too (1000 at 50 per class would cost 45 more minutes).
 # Generators that one core trains in about 15 minutes on MNIST-60k: the GAN (width 32) 1,500
 # steps at about 0.33 s, the DDPM (width 16) 2,000 steps at about 0.19 s. The whole-data row
-# trains 10 epochs (seed 0, one core: 99.1% in about 15 minutes; 1 epoch gave 97.0%, below
-# distilled rows, no reference).
+# trains 10 epochs (seed 0, one core: 99.1% in 590 s; 1 epoch gave 97.0%, below distilled
+# rows, no reference).
 CPU_CONFIG = PaperConfig(width=32, dm_iterations=300, dm_batch_real=64, synthetic_epochs=300,
                          full_epochs=10, gan_steps=1500, gan_width=32, ddpm_steps=2000,
                          ddpm_width=16, ddim_steps=20, latent_iterations=300, embed_epochs=1)
@@ -161,11 +162,11 @@ def paper_rows(dataset, config: PaperConfig = None, verbose: bool = True) -> lis
 
 def _paper_row(dataset, method, ipc, protocol, full, config, gens, meta):
     """One row of the table: `method` at `ipc` images per class."""
-    budget = int(ipc) * dataset.n_classes
+    budget = ipc * dataset.n_classes
     if method in ("dm", "dm_mmd"):
-        row = _dm_row(dataset, method, int(ipc), protocol, full, config)
+        row = _dm_row(dataset, method, ipc, protocol, full, config)
     elif method in ROUTE_METHODS:
-        row = route_row(dataset, method, int(ipc), protocol, full, config, gens)
+        row = route_row(dataset, method, ipc, protocol, full, config, gens)
     else:
         # herding and k-center pick on pixels: standardizing one channel scales every
         # distance alike, so the picks are those on standardized pixels
@@ -175,8 +176,8 @@ def _paper_row(dataset, method, ipc, protocol, full, config, gens, meta):
     # Time ratios against a 1-epoch full run say nothing under a 300-epoch rule.
     row.update(train_time_ratio=None, end_to_end_ratio=None)
     published = PUBLISHED_MNIST.get(method, {})
-    return {"seed_varies": SEED_VARIES[method], **row, "ipc": int(ipc),
-            "published": published.get(int(ipc)), **meta}
+    return {"seed_varies": SEED_VARIES[method], **row, "ipc": ipc,
+            "published": published.get(ipc), **meta}
 
 
 def _with_gain(rows):
