@@ -117,7 +117,8 @@ GPU_CONFIG = PaperConfig()
 # What a CPU finishes (the five paper methods: about 100 min on one core; with the routes of
 # issue 20, 134 min for the rows of paper_mnist.md): width 32, 300 DM iterations on 64 real
 # images per class (a pilot on 10/class, seed 0: 300 iterations 95.3%, 1000 iterations
-# 95.7%), and 300 training epochs for synthetic sets too (1000 at 50 per class would cost 45 more minutes).
+# 95.7%), and 300 training epochs for synthetic sets too (1000 at 50 per class would cost 45
+# more minutes).
 # Generators that one core trains in about 15 minutes on MNIST-60k: the GAN (width 32) 1,500
 # steps at about 0.33 s, the DDPM (width 16) 2,000 steps at about 0.19 s. The whole-data row
 # trains 10 epochs (seed 0, one core: 99.1% in 590 s; 1 epoch gave 97.0%, below distilled
