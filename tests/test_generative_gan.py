@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from distill_lab.generative.gan import ConditionalGAN, Discriminator, Generator
+from distill_lab.generative.gan import (ConcatDiscriminator, ConditionalGAN, Discriminator,
+                                        Generator)
 from distill_lab.generative.layers import spectral_norm
 from distill_lab.models import init_parameters_
 
@@ -23,6 +24,15 @@ def test_generator_and_discriminator_shapes(shape):
     x = G(torch.randn(5, 8), torch.arange(5))
     assert x.shape == (5, *shape) and x.abs().max() <= 1
     assert D(x, torch.arange(5)).shape == (5,)
+    assert ConcatDiscriminator(shape, 10, 8, g)(x, torch.arange(5)).shape == (5,)
+
+
+def test_concat_discriminator_reads_the_label():
+    g = torch.Generator().manual_seed(0)
+    D = ConcatDiscriminator((1, 8, 8), 10, 8, g).eval()
+    x = torch.rand(4, 1, 8, 8)
+    zeros, ones = torch.zeros(4, dtype=torch.long), torch.ones(4, dtype=torch.long)
+    assert not torch.allclose(D(x, zeros), D(x, ones))
 
 
 def test_seeded_init_is_reproducible_and_leaves_global_rng_alone():
@@ -67,6 +77,12 @@ def test_fit_distill_shapes_losses_and_determinism():
     hist = a.loss_history()
     assert set(hist) == {"loss_d", "loss_g"} and len(hist["loss_d"]) == 5
     assert ConditionalGAN(loss="bce", random_state=0, **kw).fit(X, y, steps=2).step_ == 2
+    d = ConditionalGAN(loss="bce", discriminator="concat", random_state=0, **kw).fit(X, y, steps=3)
+    assert isinstance(d.modules_["D"], ConcatDiscriminator) and d.step_ == 3
+    np.testing.assert_array_equal(
+        d.distill(2, random_state=0)[0],
+        ConditionalGAN(loss="bce", discriminator="concat", random_state=0, **kw)
+        .fit(X, y, steps=3).distill(2, random_state=0)[0])
 
 
 def test_bad_input_errors():
@@ -76,6 +92,10 @@ def test_bad_input_errors():
         ConditionalGAN((1, 7, 7), 10, device="cpu").fit(np.zeros((4, 49)), np.arange(4), 1)
     with pytest.raises(ValueError, match="features"):
         gan.fit(X[:, :32], y, 1)
+    with pytest.raises(ValueError, match=r"discriminator='patch'.*'projection', 'concat'"):
+        ConditionalGAN((1, 8, 8), 10, width=8, discriminator="patch", device="cpu").fit(X, y, 1)
+    with pytest.raises(ValueError, match=r"mode_seeking=-1.0 must be a number >= 0"):
+        ConditionalGAN((1, 8, 8), 10, width=8, mode_seeking=-1.0, device="cpu").fit(X, y, 1)
     with pytest.raises(ValueError, match=r"class\(es\) \[3\]"):
         gan.fit(X[y != 3], y[y != 3], 1)
     with pytest.raises(ValueError, match="n_classes=10"):
@@ -97,6 +117,40 @@ def test_cuda_without_gpu_is_a_clear_error():
     with pytest.raises(ValueError, match=r"device='cuda' asks for a device this machine does "
                                          r"not have \(devices found: cpu"):
         ConditionalGAN((1, 8, 8), 10, device="cuda").fit(X, y, 1)
+
+
+def test_mode_seeking_term_is_logged_and_changes_the_generator_step():
+    X, y = _digits_subset()
+    kw = dict(image_shape=(1, 8, 8), n_classes=10, z_dim=8, width=8, batch_size=16,
+              loss="bce", discriminator="concat", device="cpu", verbose=False, random_state=0)
+    plain = ConditionalGAN(**kw).fit(X, y, steps=3)
+    zero = ConditionalGAN(mode_seeking=0.0, **kw).fit(X, y, steps=3)
+    ms = ConditionalGAN(mode_seeking=1.0, **kw).fit(X, y, steps=3)
+    assert set(plain.loss_history()) == {"loss_d", "loss_g"}
+    np.testing.assert_array_equal(plain.distill(2, random_state=0)[0],
+                                  zero.distill(2, random_state=0)[0])   # 0 is the plain game
+    hist = ms.loss_history()
+    assert set(hist) == {"loss_d", "loss_g", "loss_ms"} and np.all(hist["loss_ms"] > 0)
+    # the first D step sees the same batch and fakes: only G's step differs
+    assert hist["loss_d"][0] == pytest.approx(plain.loss_history()["loss_d"][0])
+    assert not np.array_equal(ms.distill(2, random_state=0)[0], plain.distill(2, random_state=0)[0])
+
+
+def test_mode_seeking_gradient_pushes_two_codes_apart():
+    # The term alone, on a fresh generator: one step of its gradient widens |G(z1) - G(z2)|.
+    g = torch.Generator().manual_seed(0)
+    G = Generator((1, 8, 8), 10, z_dim=8, width=8, generator=g).eval()   # fixed BN statistics
+    z1, z2 = torch.randn(16, 8, generator=g), torch.randn(16, 8, generator=g)
+    y = torch.arange(16) % 10
+
+    def spread():
+        return ((G(z1, y) - G(z2, y)).abs().mean(dim=(1, 2, 3)) / (z1 - z2).abs().mean(1)).mean()
+
+    before = spread()
+    opt = torch.optim.SGD(G.parameters(), lr=1e-3)
+    (1.0 / (before + 1e-5)).backward()
+    opt.step()
+    assert spread().item() > before.item()
 
 
 def test_auto_device_falls_back_to_cpu_with_a_notice(caplog):
