@@ -10,7 +10,8 @@ from distill_lab import data
 from distill_lab.evaluation import ROW_FIELDS, validate_rows
 from distill_lab.experiments.paper import (PUBLISHED_MNIST, SMOKE_CONFIG, PaperConfig,
                                            format_paper_table, gain_over_random, paper_notes,
-                                           merge_runs, paper_rows, table_text)
+                                           merge_runs, paper_rows, replaced_rows,
+                                           table_text)
 
 COMMITTED = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "paper_mnist.json"
 
@@ -108,6 +109,20 @@ def test_partial_runs_merge_into_one_table():
     assert "`a` in 5.0 min; `b` in 7.0 min; `c` in 3.0 min" in text
     with pytest.raises(ValueError, match=r"\('random', 1\)\] appear in more than one run"):
         merge_runs([one, one])
+    again = [_row("gan", 50, 70.0, None, command="d", wall_minutes=4.0, **common)]
+    assert replaced_rows([fifty, one, samples, again]) == [("gan", 50)]
+    redone = merge_runs([fifty, one, samples, again], replace=True)   # the later run wins
+    assert len(redone) == len(rows) and redone[-1]["command"] == "d"
+    assert redone[-1]["gain_over_random"] == pytest.approx(-27.0)
+    longer = [_row("random", 1, 70.0, 64.9, command="w", wall_minutes=30.0,
+                   **dict(common, full_epochs=20), full_accuracy=99.4)]
+    other = [dict(r, full_accuracy=97.0) for r in fifty]            # a baseline of its own
+    reref = merge_runs([one, other], whole=longer)
+    assert {(r["full_accuracy"], r["full_epochs"]) for r in reref} == {(99.4, 20)}
+    assert [r["drop"] for r in reref] == pytest.approx([99.4 - r["accuracy_mean"] for r in reref])
+    assert "| whole data | 99.4 (20 epochs) |" in format_paper_table(reref)
+    with pytest.raises(ValueError, match="whole: give the rows of one run"):
+        merge_runs([one, fifty], whole=longer + [dict(longer[0], full_accuracy=99.0)])
     other = [dict(r, full_accuracy=97.0) for r in fifty]
     with pytest.raises(ValueError, match="differs from the first run in \\['full_accuracy'\\]"):
         merge_runs([one, other])

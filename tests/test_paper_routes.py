@@ -49,12 +49,14 @@ def test_route_rows_on_a_toy_image_set(tmp_path):
         assert r["selection_seconds"] == pytest.approx(r["cost_seconds"])
     for m in ("gan", "gan_latent_dm"):
         assert by[m]["generator_seconds"] == by[m]["gan_seconds"] > 0
+        assert (by[m]["gan_discriminator"], by[m]["gan_loss"], by[m]["gan_mode_seeking"]) == (
+            "concat", "bce", 1.0)
     assert by["diffusion_prototypes"]["t_star"] == 100
     assert by["dm_from_generated"]["dm_init"] == "diffusion_prototypes"
     assert by["dm_from_generated"]["generator_seconds"] == by["diffusion"]["ddpm_seconds"]
     assert by["herding_embed"]["generator_seconds"] == 0.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddpm_mnist_n60_w8.pt",
-                                                         "gan_mnist_n60_w8.pt"]
+                                                         "gan_mnist_n60_w8_concat.pt"]
     table = format_cost_table(rows)
     assert table.count("\n") == len(rows) + 1 and "| gan_latent_dm | 1 |" in table
 
@@ -62,7 +64,7 @@ def test_route_rows_on_a_toy_image_set(tmp_path):
 def test_generators_are_loaded_from_their_checkpoints(tmp_path):
     ds, config = _toy_mnist(), _config(tmp_path)
     first = Generators(ds, config, "cpu").get("gan")
-    path = tmp_path / "gan_mnist_n60_w8.pt"
+    path = tmp_path / "gan_mnist_n60_w8_concat.pt"
     written = path.stat().st_mtime_ns
     again = Generators(ds, config, "cpu").get("gan")
     assert path.stat().st_mtime_ns == written        # loaded, not trained (nor saved) again

@@ -60,8 +60,9 @@ _NEEDS = {"gan": "gan", "gan_latent_dm": "gan", "diffusion": "ddpm",
 
 class Generators:
     """The GAN and the DDPM of one run, each trained (or loaded from `checkpoint_dir`) the first
-    time a row asks for it. A checkpoint's name holds the data set, its size and the width; its
-    metadata (every setting, a fingerprint of the data) must match, else CheckpointError."""
+    time a row asks for it. A checkpoint's name holds the data set, its size and the width (and
+    the GAN's discriminator); its metadata (every setting, a fingerprint of the data) must match,
+    else CheckpointError."""
 
     def __init__(self, dataset, config, device, verbose=False):
         self.dataset, self.config, self.device, self.verbose = dataset, config, device, verbose
@@ -83,25 +84,28 @@ class Generators:
         self._sets[key] = (made, time.perf_counter() - start + billed_seconds() - billed)
         return made
 
-    def _path(self, kind, width):
+    def _path(self, kind, width, suffix=""):
         if self.config.checkpoint_dir is None:
             return None
         ds = self.dataset
-        return Path(self.config.checkpoint_dir) / f"{kind}_{ds.name}_n{len(ds.y_train)}_w{width}.pt"
+        name = f"{kind}_{ds.name}_n{len(ds.y_train)}_w{width}{suffix}.pt"
+        return Path(self.config.checkpoint_dir) / name
 
     def get(self, kind):
         if kind not in self._fitted:
             ds, c = self.dataset, self.config
             if kind == "gan":
                 model = ConditionalGAN(ds.image_shape, ds.n_classes, width=c.gan_width, z_dim=64,
+                                       loss=c.gan_loss, discriminator=c.gan_discriminator,
+                                       mode_seeking=c.gan_mode_seeking,
                                        device=self.device, random_state=0, verbose=self.verbose)
-                steps, width = c.gan_steps, c.gan_width
+                steps, width, suffix = c.gan_steps, c.gan_width, f"_{c.gan_discriminator}"
             else:
                 model = ConditionalDDPM(ds.image_shape, ds.n_classes, width=c.ddpm_width,
                                         device=self.device, random_state=0, verbose=self.verbose)
-                steps, width = c.ddpm_steps, c.ddpm_width
+                steps, width, suffix = c.ddpm_steps, c.ddpm_width, ""
             model.fit(ds.X_train, ds.y_train, steps=steps,
-                      checkpoint_path=self._path(kind, width))
+                      checkpoint_path=self._path(kind, width, suffix))
             self._fitted[kind] = model
         return self._fitted[kind]
 
@@ -115,6 +119,9 @@ class Generators:
             m = self.get(k)
             out.update({f"{k}_steps": int(m.step_), f"{k}_width": int(m.width),
                         f"{k}_seconds": float(m.train_seconds_)})
+            if k == "gan":
+                out.update(gan_discriminator=m.discriminator, gan_loss=m.loss,
+                           gan_mode_seeking=m.mode_seeking)
         return out
 
 
