@@ -49,6 +49,13 @@ def test_decision_table_respects_the_cost_limit():
     assert "| digits (1,347) | 1% | end to end ≥ 6x | — (none passes) |" in table
 
 
+def test_decision_table_orders_sources_of_one_setting_by_name():
+    # two files with the same data set and budget: their order must not follow set iteration
+    rows = [dict(r, source=s) for s in ("b_later", "a_first") for r in ROWS[:4]]
+    assert [c["source"] for c in decision_table(rows)] == ["a_first"] * 2 + ["b_later"] * 2
+    assert decision_table(rows[::-1]) == decision_table(rows)
+
+
 def test_load_evidence_tags_rows_and_names_a_missing_file(tmp_path):
     path = tmp_path / "rows.json"
     path.write_text(json.dumps([_row("d", "random", 0.1, 90.7), _row("d", "random_balanced", 0.1, 91.0)]))

@@ -81,7 +81,10 @@ def decision_table(rows, cost_limits=None) -> list:
     accuracy beside it; `method` is None where no method passes the limit."""
     cost_limits = COST_LIMITS if cost_limits is None else cost_limits
     cells = []
-    for key in sorted({_key(r) for r in rows if r["method"] == "random"}, key=lambda k: (k[1], -k[2])):
+    # data set, budget (largest first), then source: a set's order follows the string hash seed,
+    # so every part of the key is in the sort, and the table is the same in every process
+    keys = {_key(r) for r in rows if r["method"] == "random"}
+    for key in sorted(keys, key=lambda k: (k[1], -k[2], k[0])):
         at = [r for r in rows if _key(r) == key]
         random = next(r for r in at if r["method"] == "random")
         candidates = [r for r in at if r["method"] not in ("full", "random")
