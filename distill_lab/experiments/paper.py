@@ -436,9 +436,10 @@ def run(args, command: str) -> int:
         write_rows(args.out, stem, rows)
         replaced = replaced_rows(runs)
         text = table_text(rows, commands) + (
-            f"Merged with `{command}` from {len(runs)} runs of one configuration that share one "
-            "whole-data baseline (separate processes, run side by side); each row's gain is "
-            "against the table's random row of its images per class."
+            f"Merged with `{command}` from {len(runs)} runs of one configuration"
+            + ("" if whole else " that share one whole-data baseline")
+            + " (separate processes, run side by side); each row's gain is against the table's "
+            "random row of its images per class."
             + (" Re-measured rows, taken from the later run: "
                + ", ".join(f"{m} {k}/class" for m, k in replaced) + "." if replaced else "")
             + (f" The whole-data row ({rows[0]['full_epochs']:g} epochs) comes from "
