@@ -86,10 +86,10 @@ class PaperConfig:
     # The generative rows (experiments.paper_routes): the GAN (the conditional DCGAN with MSGAN's
     # mode-seeking term: with the SN projection discriminator of notebook 07 the generator
     # collapsed to one image per class on 28 x 28 digits, and without the term to a few) and the
-    # DDPM (trained once, seed 0),
-    # DDIM sampling with guidance 2.0 (the generative benchmark's, not tuned here), latent DM,
-    # the prototypes' t* (of 1000 DDPM steps), the embedding ConvNet-3's epochs, the set DM
-    # starts from in `dm_from_generated`, and the folder of generator checkpoints (None: none).
+    # DDPM (trained once, seed 0), DDIM sampling with guidance 2.0 (the generative benchmark's,
+    # not tuned here), latent DM, the prototypes' t* (of 1000 DDPM steps), the embedding
+    # ConvNet-3's epochs, the set DM starts from in `dm_from_generated`, and the folder of
+    # generator checkpoints (None: none).
     gan_steps: int = 6000
     gan_width: int = 64
     gan_discriminator: str = "concat"
@@ -121,11 +121,12 @@ class PaperConfig:
 # The papers' settings; a GPU runs them (DM's 20,000 iterations are hours even there: gpu.sh
 # overrides the iterations to what fits its time box).
 GPU_CONFIG = PaperConfig()
-# What a CPU finishes (the five paper methods: about 100 min on one core; with the routes of
-# issue 20, 134 min for the rows of paper_mnist.md): width 32, 300 DM iterations on 64 real
-# images per class (a pilot on 10/class, seed 0: 300 iterations 95.3%, 1000 iterations
-# 95.7%), and 300 training epochs for synthetic sets too (1000 at 50 per class would cost 45
-# more minutes).
+# What a CPU finishes (the five paper methods: about 100 min on one core; the rows of
+# paper_mnist.md with the routes of issue 20 took 262 min of process time over seven runs that
+# mostly shared two cores, re-measured GAN rows included): width 32, 300 DM iterations on 64
+# real images per class (pilots, seed 0: at 10/class 300 iterations 95.3%, 1000 iterations
+# 95.7%; at 50/class 97.67% and 97.73%), and 300 training epochs for synthetic sets too (1000
+# at 50 per class would cost 45 more minutes).
 # Generators that one core trains in under half an hour on MNIST-60k: the GAN (width 32) 3,000
 # steps in 496 s (label fidelity 0.92, within-class diversity that of real digits), the DDPM
 # (width 16) 2,000 steps at about 0.76 s. The whole-data row trains 20 epochs (seed 0: 99.35%
