@@ -128,3 +128,9 @@ def test_partial_runs_merge_into_one_table():
         merge_runs([one, other])
     with pytest.raises(ValueError, match="two or more non-empty runs"):
         merge_runs([one])
+
+
+def test_merge_options_without_merge_are_an_error(capsys):
+    from distill_lab import cli
+    assert cli.main(["bench", "paper", "--replace"]) == 2
+    assert "--replace=True only go with --merge" in capsys.readouterr().err

@@ -426,6 +426,10 @@ def config_from(args) -> PaperConfig:
 def run(args, command: str) -> int:
     """`distill-lab bench paper`: OUT/paper_mnist.json and OUT/paper_mnist.md (`--merge`: the
     table from partial runs' JSON files)."""
+    if not args.merge and (args.whole or args.replace):
+        raise ValueError(f"--whole={args.whole!r} / --replace={args.replace} only go with --merge "
+                         "(they say how partial runs' JSON files combine); add "
+                         "--merge A.json B.json")
     if args.merge:
         runs = [read_rows(path) for path in args.merge]
         whole = read_rows(args.whole) if args.whole else None
