@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from tqdm.auto import tqdm
@@ -358,8 +359,8 @@ def merge_runs(runs, replace: bool = False, whole=None) -> list:
                          f"(sizes {[len(r) for r in runs]})")
     shared = ("full_accuracy", "full_epochs", "width", "real_epochs", "synthetic_epochs",
               "dsa_strategy", "config")
-    if whole is not None:
-        shared = shared[2:]
+    if whole is not None:   # the runs' own baselines are replaced: they need not agree
+        shared = tuple(k for k in shared if k not in ("full_accuracy", "full_epochs"))
         baselines = {(r["full_accuracy"], r["full_epochs"]) for r in whole}
         if len(baselines) != 1:
             raise ValueError(f"whole: give the rows of one run (one whole-data row), got "
@@ -390,8 +391,8 @@ def merge_runs(runs, replace: bool = False, whole=None) -> list:
 
 def replaced_rows(runs) -> list:
     """The (method, ipc) keys that more than one run holds, sorted."""
-    keys = [(r["method"], r["ipc"]) for rows in runs for r in rows]
-    return sorted({k for k in keys if keys.count(k) > 1})
+    counts = Counter((r["method"], r["ipc"]) for rows in runs for r in rows)
+    return sorted(k for k, n in counts.items() if n > 1)
 
 
 def table_text(rows, commands) -> str:

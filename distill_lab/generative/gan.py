@@ -21,7 +21,6 @@ __all__ = ["Generator", "Discriminator", "ConcatDiscriminator", "ConditionalGAN"
            "discriminator_loss", "generator_loss"]
 
 _LOSSES = ("hinge", "bce")
-_DISCRIMINATORS = ("projection", "concat")
 
 
 def _check_loss(loss):
@@ -132,6 +131,9 @@ class ConcatDiscriminator(nn.Module):
         return self.fc(h.flatten(1)).squeeze(1)                         # (B,)
 
 
+_DISCRIMINATORS = {"projection": Discriminator, "concat": ConcatDiscriminator}
+
+
 class ConditionalGAN(BaseGenerator):
     """Class-conditional GAN on flat images in [0, 1]; `fit(X, y, steps)`, then `distill`.
 
@@ -173,8 +175,8 @@ class ConditionalGAN(BaseGenerator):
             raise ValueError(f"mode_seeking={self.mode_seeking!r} must be a number >= 0 (the "
                              "weight of the mode-seeking term; 0 turns it off)")
         G = Generator(self.image_shape, self.n_classes, self.z_dim, self.width, generator)
-        kind = Discriminator if self.discriminator == "projection" else ConcatDiscriminator
-        D = kind(self.image_shape, self.n_classes, self.width, generator)
+        D = _DISCRIMINATORS[self.discriminator](self.image_shape, self.n_classes, self.width,
+                                                generator)
         self.modules_ = {"G": G.to(self.device_), "D": D.to(self.device_)}
         self.optimizers_ = {k: torch.optim.Adam(m.parameters(), lr=self.lr, betas=(0.5, 0.999))
                             for k, m in self.modules_.items()}
